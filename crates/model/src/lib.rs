@@ -1,0 +1,41 @@
+//! The canonical call model of callscope (DESIGN §2): serde types, ids, time handling and
+//! validation. No I/O; every other crate speaks these types.
+
+pub mod call;
+pub mod enums;
+pub mod event;
+pub mod id;
+pub mod time;
+
+pub use call::{
+    Agent, Analysis, Call, Cost, CostItem, Flow, FlowNode, LatencyStats, Metrics, MicroUsd, Object,
+    Parameter, Recording, Tag, TranscriptEntry, WriteContext, call_from_json, merge_patch,
+    normalize_transcript,
+};
+pub use enums::{
+    AnalysisStatus, CallKind, CallStatus, Channel, CostComponent, Direction, DisconnectionReason,
+    RecordingStatus, Role, Scope, Sentiment, UnknownVariant, WebhookStatus,
+};
+pub use event::{Event, EventDraft};
+pub use id::{new_id, validate_id};
+pub use time::{TimeBound, TimeError, Timestamp};
+
+/// A value the model refuses, with the dotted path of the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    /// Dotted path of the field, as the client wrote it (`transcript[2].role`).
+    pub field: String,
+    /// What is wrong and, where it helps, what would be right.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// A refusal of `field` for `message`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,1 +1,68 @@
-//! placeholder
+//! The HTTP face of callscope: one router per API surface over the one canonical model,
+//! API-key auth, and the `{"error", "code"}` rendering of every failure. Only this crate
+//! knows HTTP; it reaches data only through `callscope_store::Store`.
+
+mod error;
+mod extract;
+mod native;
+
+pub use error::ApiError;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::Method;
+use axum::routing::get;
+use axum::{Json, Router};
+use callscope_store::Store;
+use serde_json::json;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Largest request body accepted; larger ones get 413 `PAYLOAD_TOO_LARGE`.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole application: every surface, health, the error fallbacks and request logging.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .nest("/v1", native::router())
+        .fallback(|method: Method, request: Request| async move {
+            ApiError::NotFound(format!("no route for {method} {}", request.uri().path()))
+        })
+        .method_not_allowed_fallback(|method: Method, request: Request| async move {
+            ApiError::MethodNotAllowed(format!(
+                "{method} is not allowed on {}",
+                request.uri().path()
+            ))
+        })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

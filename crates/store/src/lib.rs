@@ -1,1 +1,120 @@
-//! placeholder
+//! The one storage seam of callscope (DESIGN §5): the [`Store`] trait, the types its methods
+//! speak, and its backends. Only this crate knows SQL.
+//!
+//! Every call-level method takes the organization as its first argument and the backend puts
+//! it into every statement, so tenancy does not depend on the HTTP layer remembering it.
+
+pub mod embedded;
+mod error;
+mod keys;
+mod list;
+
+pub use embedded::{Durability, EmbeddedStore};
+pub use error::StoreError;
+pub use keys::{KeyInfo, NewKey, Principal};
+pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
+
+use async_trait::async_trait;
+use callscope_model::{Call, Event, Scope, TranscriptEntry, ValidationError};
+
+/// Result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How a call write treats an existing call with the same id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteMode {
+    /// `POST`: an existing call is a conflict.
+    Create,
+    /// `PUT`: create or replace.
+    Upsert,
+    /// `PATCH`: a missing call is not found.
+    Update,
+}
+
+/// Builds the call to store from the stored one (if any). Runs inside the write transaction,
+/// so a read-modify-write such as a merge patch cannot lose a concurrent update.
+pub type CallBuilder =
+    Box<dyn FnOnce(Option<Call>) -> std::result::Result<Call, ValidationError> + Send>;
+
+/// What a write did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Written {
+    /// The call as stored, with its transcript.
+    pub call: Call,
+    /// Whether the call did not exist before.
+    pub created: bool,
+}
+
+/// The storage backend.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- calls -------------------------------------------------------------------------
+
+    /// Writes one call of `organization_id`, keyed by `id`, as `mode` says.
+    async fn write_call(
+        &self,
+        organization_id: &str,
+        id: &str,
+        mode: WriteMode,
+        build: CallBuilder,
+    ) -> Result<Written>;
+
+    /// Stores many ready calls with their events in few transactions (demo data, imports).
+    /// An existing call with the same id is replaced, events included, so re-running an
+    /// import leaves the same state.
+    async fn insert_calls(&self, calls: Vec<(Call, Vec<Event>)>) -> Result<()>;
+
+    /// One call with its transcript.
+    async fn get_call(&self, organization_id: &str, id: &str) -> Result<Option<Call>>;
+
+    /// The calls among `ids` that exist, in the order of `ids`, each once.
+    async fn get_calls(&self, organization_id: &str, ids: &[String]) -> Result<Vec<Call>>;
+
+    /// Deletes a call with its transcript and events; `false` when there was none.
+    async fn delete_call(&self, organization_id: &str, id: &str) -> Result<bool>;
+
+    /// A filtered, sorted page of calls.
+    async fn list_calls(&self, organization_id: &str, query: &ListCalls) -> Result<CallPage>;
+
+    /// Number of calls of the organization.
+    async fn count_calls(&self, organization_id: &str) -> Result<u64>;
+
+    /// Appends entries to the transcript of a call that is in progress. Entries whose id is
+    /// already stored are skipped, so a retried append is harmless. Returns the whole
+    /// transcript after the append.
+    async fn append_transcript(
+        &self,
+        organization_id: &str,
+        id: &str,
+        entries: Vec<TranscriptEntry>,
+    ) -> Result<Vec<TranscriptEntry>>;
+
+    /// Records events of a call; an event whose id is already stored is skipped.
+    async fn add_events(&self, organization_id: &str, id: &str, events: Vec<Event>) -> Result<()>;
+
+    /// The events of a call ordered by `occurred_at`; `None` when the call does not exist.
+    async fn list_events(&self, organization_id: &str, id: &str) -> Result<Option<Vec<Event>>>;
+
+    // ---- organizations and keys ----------------------------------------------------------
+
+    /// Creates a key for `organization_id` (creating the organization when new). The secret
+    /// is returned once and only its hash is stored.
+    async fn create_key(
+        &self,
+        organization_id: &str,
+        name: Option<&str>,
+        scopes: &[Scope],
+    ) -> Result<NewKey>;
+
+    /// Keys, newest first, of one organization or of all.
+    async fn list_keys(&self, organization_id: Option<&str>) -> Result<Vec<KeyInfo>>;
+
+    /// Revokes a key by its id; `false` when there is no such live key.
+    async fn revoke_key(&self, key_id: &str) -> Result<bool>;
+
+    /// The principal of a presented secret, if it is a live key.
+    async fn authenticate(&self, secret: &str) -> Result<Option<Principal>>;
+
+    /// Number of keys ever created, revoked ones included; zero means a fresh store.
+    async fn count_keys(&self) -> Result<u64>;
+}

@@ -1,0 +1,130 @@
+//! Extractors that turn a request into typed input or into an `ApiError`, so that even a
+//! malformed body, query string or key gets the `{"error", "code"}` shape.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use callscope_model::Scope;
+use callscope_store::Principal;
+use serde::de::DeserializeOwned;
+
+/// A JSON body deserialized with the path of the offending field in any error.
+///
+/// The `Content-Type` is not checked: scripts that `curl -d` without a header are common
+/// and the body's content decides anyway.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| body_rejection(&rejection))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::InvalidParameter(
+                "request body is empty; expected JSON".into(),
+            ));
+        }
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_syntax() || inner.is_eof() || path == "." {
+                ApiError::InvalidParameter(format!("malformed JSON body: {inner}"))
+            } else {
+                ApiError::InvalidParameter(format!("{path}: {inner}"))
+            }
+        })?;
+        deserializer
+            .end()
+            .map_err(|error| ApiError::InvalidParameter(format!("malformed JSON body: {error}")))?;
+        Ok(Self(value))
+    }
+}
+
+fn body_rejection(rejection: &BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("request body is larger than the server accepts".into())
+    } else {
+        ApiError::InvalidParameter(format!("cannot read the request body: {rejection}"))
+    }
+}
+
+/// Query-string parameters, with unknown and malformed ones refused by name.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Self(value))
+            .map_err(|rejection| ApiError::InvalidParameter(rejection.body_text()))
+    }
+}
+
+/// The authenticated caller: the key's organization and scopes.
+///
+/// The key is read from `Authorization: Bearer <key>` or from seed 001's `X-Vgai-Key`.
+#[derive(Clone, Debug)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// Refuses the request unless the key grants `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.0.allows(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this API key lacks the `{scope}` scope"
+            )))
+        }
+    }
+
+    /// The tenant every store call of this request is scoped to.
+    pub fn organization(&self) -> &str {
+        &self.0.organization_id
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let secret = presented_key(parts).ok_or(ApiError::Unauthorized)?;
+        let principal = state
+            .store
+            .authenticate(secret)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Self(principal))
+    }
+}
+
+fn presented_key(parts: &Parts) -> Option<&str> {
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim());
+    let vonage = || {
+        parts
+            .headers
+            .get("x-vgai-key")
+            .and_then(|value| value.to_str().ok())
+    };
+    bearer
+        .or_else(vonage)
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+}

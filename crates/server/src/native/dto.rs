@@ -1,0 +1,651 @@
+//! Request and response shapes of the native `/v1` surface.
+//!
+//! A call renders as seed 002's call resource (`report`, `transfers`, `transcript.entries`,
+//! `span_tree`) plus the seed-003/004 fields DESIGN §3 names (`from_number`, `direction`,
+//! `transcript_text`, latency averages, recording URLs, …). Money is a decimal string of
+//! micro-USD; times are RFC 3339 with milliseconds.
+
+use crate::error::ApiError;
+use callscope_model::{
+    Agent, Call, CallKind, CallStatus, Channel, CostItem, Direction, DisconnectionReason, Event,
+    EventDraft, Flow, LatencyStats, Metrics, Object, Role, Sentiment, TimeBound, Timestamp,
+    TranscriptEntry,
+};
+use callscope_store::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
+use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value};
+
+/// Most ids in one `POST /v1/calls/search`, as seed 003 documents.
+pub const MAX_BATCH_IDS: usize = 100;
+/// Largest `limit` of a list page.
+pub const MAX_LIMIT: u32 = 1000;
+/// `limit` when none is given, as seed 003 documents.
+pub const DEFAULT_LIMIT: u32 = 10;
+
+// ---- calls ---------------------------------------------------------------------------------
+
+/// A call as the native surface renders it.
+#[derive(Debug, Serialize)]
+pub struct CallView<'a> {
+    id: &'a str,
+    call_id: &'a str,
+    resource_uri: String,
+    organization_id: &'a str,
+    agent_id: Option<&'a str>,
+    agent: &'a Agent,
+    campaign_id: Option<&'a str>,
+    status: CallStatus,
+    kind: Option<CallKind>,
+    channel: Option<Channel>,
+    direction: Option<Direction>,
+    from_number: Option<&'a str>,
+    to_number: Option<&'a str>,
+    status_code: Option<u16>,
+    disconnection_reason: Option<DisconnectionReason>,
+    room_name: Option<&'a str>,
+    language: Option<&'a str>,
+    pipeline_config: Option<&'a Object>,
+    metadata: Option<&'a Object>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    started_at: Option<Timestamp>,
+    ended_at: Option<Timestamp>,
+    duration_seconds: Option<Number>,
+    duration_ms: Option<u64>,
+    recording_status: Option<&'static str>,
+    recording_duration_ms: Option<u64>,
+    recording_resource_uri: Option<String>,
+    recording_url: Option<&'a str>,
+    recording_dual_url: Option<&'a str>,
+    summary: Option<&'a str>,
+    sentiment: Option<Sentiment>,
+    transcript_text: String,
+    average_transcriber_latency: Option<f64>,
+    average_agent_latency: Option<f64>,
+    average_synthesizer_latency: Option<f64>,
+    metrics: Option<&'a Metrics>,
+    cost_micro_usd: Option<String>,
+    credits: Option<f64>,
+    report: ReportView<'a>,
+    transfers: Vec<Value>,
+    transcript: TranscriptView<'a>,
+    span_tree: Option<&'a Object>,
+    flow: Option<&'a Flow>,
+    request_ids: &'a [String],
+}
+
+/// Seed 002's `report` object.
+#[derive(Debug, Serialize)]
+pub struct ReportView<'a> {
+    session_id: &'a str,
+    organization_id: &'a str,
+    summary: Option<&'a str>,
+    outcome: Option<&'a str>,
+    structured_data: Option<&'a Object>,
+    transcript: TranscriptView<'a>,
+    cost_micro_usd: Option<String>,
+    cost_breakdown: Vec<CostItemView<'a>>,
+    metadata: Option<&'a Object>,
+    scheduled_callback: Option<&'a Object>,
+    analysis_status: Option<&'static str>,
+    post_call_webhook_status: Option<&'static str>,
+    created_at: Option<Timestamp>,
+    updated_at: Option<Timestamp>,
+}
+
+/// Seed 002's `transcript` object.
+#[derive(Debug, Serialize)]
+pub struct TranscriptView<'a> {
+    entries: Vec<EntryView<'a>>,
+}
+
+/// One transcript entry: seed 002's names (`source`, `started_at`) beside the canonical
+/// ones writers use (`role`, `start_ms`).
+#[derive(Debug, Serialize)]
+pub struct EntryView<'a> {
+    id: &'a str,
+    index: u32,
+    source: Role,
+    role: Role,
+    text: &'a str,
+    start_ms: Option<u64>,
+    end_ms: Option<u64>,
+    started_at: Option<Timestamp>,
+    ended_at: Option<Timestamp>,
+    provider: Option<&'a str>,
+    model: Option<&'a str>,
+    metadata: Option<&'a Object>,
+}
+
+/// One line of `cost_breakdown`.
+#[derive(Debug, Serialize)]
+pub struct CostItemView<'a> {
+    component: &'static str,
+    provider: Option<&'a str>,
+    model: Option<&'a str>,
+    units: Option<f64>,
+    unit: Option<&'a str>,
+    cost_micro_usd: String,
+}
+
+impl<'a> CallView<'a> {
+    /// Renders `call`.
+    pub fn new(call: &'a Call) -> Self {
+        let analysis = call.analysis.as_ref();
+        let recording = call.recording.as_ref();
+        let latency = |stage: fn(&Metrics) -> &Option<LatencyStats>| {
+            call.metrics
+                .as_ref()
+                .and_then(|m| stage(m).as_ref())
+                .and_then(|s| s.avg)
+        };
+        let has_recording = recording.is_some_and(|r| r.mono.is_some() || r.dual.is_some());
+        Self {
+            id: &call.id,
+            call_id: &call.id,
+            resource_uri: format!("/v1/calls/{}", call.id),
+            organization_id: &call.organization_id,
+            agent_id: call.agent.id.as_deref(),
+            agent: &call.agent,
+            campaign_id: call.campaign_id.as_deref(),
+            status: call.status,
+            kind: call.kind,
+            channel: call.channel,
+            direction: call.direction,
+            from_number: call.from_number.as_deref(),
+            to_number: call.to_number.as_deref(),
+            status_code: call.status_code,
+            disconnection_reason: call.disconnection_reason,
+            room_name: call.room_name.as_deref(),
+            language: call.language.as_deref(),
+            pipeline_config: call.pipeline_config.as_ref(),
+            metadata: call.metadata.as_ref(),
+            created_at: call.created_at,
+            updated_at: call.updated_at,
+            started_at: call.started_at,
+            ended_at: call.ended_at,
+            duration_seconds: call.duration_ms.map(seconds),
+            duration_ms: call.duration_ms,
+            recording_status: recording.and_then(|r| r.status).map(|s| s.as_str()),
+            recording_duration_ms: recording.and_then(|r| r.duration_ms),
+            recording_resource_uri: has_recording
+                .then(|| format!("/v1/calls/{}/recording", call.id)),
+            recording_url: recording.and_then(|r| r.mono.as_deref()),
+            recording_dual_url: recording.and_then(|r| r.dual.as_deref()),
+            summary: analysis.and_then(|a| a.summary.as_deref()),
+            sentiment: analysis.and_then(|a| a.sentiment),
+            transcript_text: transcript_text(&call.transcript),
+            average_transcriber_latency: latency(|m| &m.transcriber_latency_ms),
+            average_agent_latency: latency(|m| &m.agent_latency_ms),
+            average_synthesizer_latency: latency(|m| &m.synthesizer_latency_ms),
+            metrics: call.metrics.as_ref(),
+            cost_micro_usd: total_cost(call),
+            credits: call.cost.as_ref().and_then(|c| c.credits),
+            report: ReportView::new(call),
+            transfers: Vec::new(),
+            transcript: TranscriptView::new(call),
+            span_tree: call.span_tree.as_ref(),
+            flow: call.flow.as_ref(),
+            request_ids: &call.request_ids,
+        }
+    }
+}
+
+impl<'a> ReportView<'a> {
+    fn new(call: &'a Call) -> Self {
+        let analysis = call.analysis.as_ref();
+        Self {
+            session_id: &call.id,
+            organization_id: &call.organization_id,
+            summary: analysis.and_then(|a| a.summary.as_deref()),
+            outcome: analysis.and_then(|a| a.outcome.as_deref()),
+            structured_data: analysis.and_then(|a| a.structured_data.as_ref()),
+            transcript: TranscriptView::new(call),
+            cost_micro_usd: total_cost(call),
+            cost_breakdown: call
+                .cost
+                .iter()
+                .flat_map(|cost| &cost.breakdown)
+                .map(CostItemView::new)
+                .collect(),
+            metadata: call.metadata.as_ref(),
+            scheduled_callback: analysis.and_then(|a| a.scheduled_callback.as_ref()),
+            analysis_status: analysis.and_then(|a| a.status).map(|s| s.as_str()),
+            post_call_webhook_status: analysis.and_then(|a| a.webhook_status).map(|s| s.as_str()),
+            created_at: analysis.and_then(|a| a.created_at),
+            updated_at: analysis.and_then(|a| a.updated_at),
+        }
+    }
+}
+
+impl<'a> TranscriptView<'a> {
+    fn new(call: &'a Call) -> Self {
+        let entries = call
+            .transcript
+            .iter()
+            .enumerate()
+            .map(|(position, entry)| EntryView::new(call.started_at, position, entry))
+            .collect();
+        Self { entries }
+    }
+}
+
+impl<'a> EntryView<'a> {
+    fn new(call_start: Option<Timestamp>, position: usize, entry: &'a TranscriptEntry) -> Self {
+        let at = |offset: Option<u64>| {
+            let offset = i64::try_from(offset?).ok()?;
+            Some(call_start?.plus_millis(offset))
+        };
+        Self {
+            id: &entry.id,
+            index: entry
+                .index
+                .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX)),
+            source: entry.role,
+            role: entry.role,
+            text: &entry.text,
+            start_ms: entry.start_ms,
+            end_ms: entry.end_ms,
+            started_at: at(entry.start_ms),
+            ended_at: at(entry.end_ms),
+            provider: entry.provider.as_deref(),
+            model: entry.model.as_deref(),
+            metadata: entry.metadata.as_ref(),
+        }
+    }
+}
+
+impl<'a> CostItemView<'a> {
+    fn new(item: &'a CostItem) -> Self {
+        Self {
+            component: item.component.as_str(),
+            provider: item.provider.as_deref(),
+            model: item.model.as_deref(),
+            units: item.units,
+            unit: item.unit.as_deref(),
+            cost_micro_usd: item.micro_usd.0.to_string(),
+        }
+    }
+}
+
+/// Whole seconds as an integer, otherwise seconds with the milliseconds as a fraction.
+fn seconds(ms: u64) -> Number {
+    if ms % 1000 == 0 {
+        Number::from(ms / 1000)
+    } else {
+        // Precision: u64 milliseconds below 2^53 are exact in f64, far beyond any call.
+        #[allow(clippy::cast_precision_loss)]
+        let exact = ms as f64 / 1000.0;
+        Number::from_f64(exact).unwrap_or_else(|| Number::from(ms / 1000))
+    }
+}
+
+fn total_cost(call: &Call) -> Option<String> {
+    call.cost
+        .as_ref()
+        .and_then(|c| c.total_micro_usd)
+        .map(|total| total.0.to_string())
+}
+
+/// Seed 004's flat transcript: `Agent: …` and `Caller: …` paragraphs.
+fn transcript_text(entries: &[TranscriptEntry]) -> String {
+    entries
+        .iter()
+        .map(|entry| {
+            let speaker = match entry.role {
+                Role::Agent => "Agent",
+                Role::User => "Caller",
+                Role::System => "System",
+                Role::Tool => "Tool",
+            };
+            format!("{speaker}: {}", entry.text)
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// The answer of `GET /v1/calls`.
+#[derive(Debug, Serialize)]
+pub struct ListView<'a> {
+    calls: Vec<CallView<'a>>,
+    /// The page number asked for; `null` when paging by cursor.
+    page: Option<u64>,
+    limit: u32,
+    total: u64,
+    next_cursor: Option<String>,
+}
+
+impl<'a> ListView<'a> {
+    pub fn new(result: &'a CallPage, page: Option<u64>, limit: u32) -> Self {
+        Self {
+            calls: result.calls.iter().map(CallView::new).collect(),
+            page,
+            limit,
+            total: result.total,
+            next_cursor: result.next_cursor.as_ref().map(Cursor::encode),
+        }
+    }
+}
+
+/// The answer of `POST /v1/calls/search`.
+#[derive(Debug, Serialize)]
+pub struct CallsView<'a> {
+    calls: Vec<CallView<'a>>,
+}
+
+impl<'a> CallsView<'a> {
+    pub fn new(calls: &'a [Call]) -> Self {
+        Self {
+            calls: calls.iter().map(CallView::new).collect(),
+        }
+    }
+}
+
+/// The answer of a transcript append: the whole transcript as it now stands.
+#[derive(Debug, Serialize)]
+pub struct EntriesView<'a> {
+    entries: Vec<EntryView<'a>>,
+}
+
+impl<'a> EntriesView<'a> {
+    pub fn new(call_start: Option<Timestamp>, entries: &'a [TranscriptEntry]) -> Self {
+        let entries = entries
+            .iter()
+            .enumerate()
+            .map(|(position, entry)| EntryView::new(call_start, position, entry))
+            .collect();
+        Self { entries }
+    }
+}
+
+// ---- events --------------------------------------------------------------------------------
+
+/// Seed 002's event object.
+#[derive(Debug, Serialize)]
+pub struct EventView<'a> {
+    session_id: &'a str,
+    organization_id: &'a str,
+    #[serde(flatten)]
+    event: &'a Event,
+}
+
+/// The answer of the events endpoints.
+#[derive(Debug, Serialize)]
+pub struct EventsView<'a> {
+    events: Vec<EventView<'a>>,
+}
+
+impl<'a> EventsView<'a> {
+    pub fn new(organization_id: &'a str, call_id: &'a str, events: &'a [Event]) -> Self {
+        let events = events
+            .iter()
+            .map(|event| EventView {
+                session_id: call_id,
+                organization_id,
+                event,
+            })
+            .collect();
+        Self { events }
+    }
+}
+
+// ---- requests ------------------------------------------------------------------------------
+
+/// Body of `POST /v1/calls/search`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    pub call_ids: Vec<String>,
+}
+
+/// Body of `POST /v1/calls/{id}/transcript`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptAppend {
+    pub entries: Vec<TranscriptEntry>,
+}
+
+/// Body of `POST /v1/calls/{id}/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsAppend {
+    pub events: Vec<EventDraft>,
+}
+
+/// Query string of `GET /v1/calls`. Every value arrives as text and is parsed here, so each
+/// error names its parameter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    agent_id: Option<String>,
+    campaign_id: Option<String>,
+    /// One status or several separated by commas.
+    status: Option<String>,
+    /// One kind or several separated by commas (seed 003's name for `kind`).
+    call_type: Option<String>,
+    search: Option<String>,
+    /// From 1.
+    page: Option<String>,
+    limit: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// `field` or `field:asc|desc`.
+    sort: Option<String>,
+    cursor: Option<String>,
+}
+
+/// A parsed list request with the paging figures the answer echoes.
+#[derive(Debug)]
+pub struct ListRequest {
+    pub query: ListCalls,
+    pub page: Option<u64>,
+    pub limit: u32,
+}
+
+fn invalid(parameter: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::InvalidParameter(format!("{parameter}: {message}"))
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|text| !text.trim().is_empty())
+}
+
+fn parse_list<T: std::str::FromStr>(
+    parameter: &str,
+    value: Option<String>,
+) -> Result<Vec<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    non_empty(value)
+        .iter()
+        .flat_map(|text| text.split(','))
+        .map(|part| part.trim().parse().map_err(|e| invalid(parameter, e)))
+        .collect()
+}
+
+fn parse_number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    parameter: &str,
+    value: Option<String>,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<Option<T>, ApiError> {
+    let Some(text) = non_empty(value) else {
+        return Ok(None);
+    };
+    let number: T = text
+        .trim()
+        .parse()
+        .map_err(|_| invalid(parameter, format!("`{text}` is not a whole number")))?;
+    if !range.contains(&number) {
+        return Err(invalid(
+            parameter,
+            format!(
+                "{number} is out of range ({} to {})",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    Ok(Some(number))
+}
+
+fn parse_time(parameter: &str, value: Option<String>) -> Result<Option<TimeBound>, ApiError> {
+    non_empty(value)
+        .map(|text| TimeBound::parse(&text).map_err(|e| invalid(parameter, e)))
+        .transpose()
+}
+
+fn parse_sort(value: Option<String>) -> Result<(SortField, SortOrder), ApiError> {
+    let Some(text) = non_empty(value) else {
+        return Ok((SortField::default(), SortOrder::default()));
+    };
+    let (name, order) = text.split_once(':').unwrap_or((text.as_str(), "desc"));
+    let order = match order {
+        "asc" => SortOrder::Asc,
+        "desc" => SortOrder::Desc,
+        other => {
+            return Err(invalid(
+                "sort",
+                format!("order `{other}` is neither asc nor desc"),
+            ));
+        }
+    };
+    Ok((SortField::parse(name.trim())?, order))
+}
+
+impl ListParams {
+    /// Parses and checks every parameter.
+    pub fn into_request(self) -> Result<ListRequest, ApiError> {
+        let limit = parse_number("limit", self.limit, 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
+        let page = parse_number("page", self.page, 1..=u64::MAX / u64::from(MAX_LIMIT))?;
+        let (sort, order) = parse_sort(self.sort)?;
+        let from = parse_time("from", self.from)?;
+        let to = parse_time("to", self.to)?;
+        if let (Some(from), Some(to)) = (from, to) {
+            if from.start() >= to.end_exclusive() {
+                return Err(invalid("from", "is after `to`; the range is empty"));
+            }
+        }
+        let paging = match (non_empty(self.cursor), page) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("cursor", "use either `page` or `cursor`, not both"));
+            }
+            (Some(cursor), None) => Paging::After {
+                cursor: Cursor::decode(&cursor)?,
+                limit,
+            },
+            (None, page) => {
+                let page = page.unwrap_or(1);
+                Paging::Offset {
+                    offset: (page - 1) * u64::from(limit),
+                    limit,
+                }
+            }
+        };
+        let page = match paging {
+            Paging::Offset { offset, limit } => Some(offset / u64::from(limit) + 1),
+            Paging::After { .. } => None,
+        };
+        let query = ListCalls {
+            agent_id: non_empty(self.agent_id),
+            campaign_id: non_empty(self.campaign_id),
+            statuses: parse_list("status", self.status)?,
+            kinds: parse_list("call_type", self.call_type)?,
+            search: non_empty(self.search).map(|text| text.trim().to_owned()),
+            created_from: from.map(|bound| bound.start()),
+            created_before: to.map(|bound| bound.end_exclusive()),
+            sort,
+            order,
+            paging,
+        };
+        Ok(ListRequest { query, page, limit })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Result<ListRequest, ApiError> {
+        let query: String = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let parsed: ListParams = serde_urlencoded_from(&query);
+        parsed.into_request()
+    }
+
+    fn serde_urlencoded_from(query: &str) -> ListParams {
+        let mut map = serde_json::Map::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            map.insert(k.to_owned(), Value::String(v.to_owned()));
+        }
+        serde_json::from_value(Value::Object(map)).unwrap_or_default()
+    }
+
+    fn message(result: Result<ListRequest, ApiError>) -> String {
+        match result {
+            Err(ApiError::InvalidParameter(message)) => message,
+            other => panic!("expected INVALID_PARAMETER, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_page_one_of_ten_newest_first() {
+        let Ok(request) = params(&[]) else { panic!() };
+        assert_eq!(request.limit, 10);
+        assert_eq!(request.page, Some(1));
+        assert_eq!(request.query.sort, SortField::CreatedAt);
+        assert_eq!(request.query.order, SortOrder::Desc);
+    }
+
+    #[test]
+    fn a_plain_date_as_to_covers_that_day() {
+        let Ok(request) = params(&[("from", "2020-08-20"), ("to", "2020-08-20")]) else {
+            panic!()
+        };
+        let (Some(from), Some(before)) = (request.query.created_from, request.query.created_before)
+        else {
+            panic!()
+        };
+        assert_eq!(before.as_millis() - from.as_millis(), 86_400_000);
+    }
+
+    #[test]
+    fn each_bad_parameter_is_named() {
+        assert!(message(params(&[("limit", "0")])).starts_with("limit:"));
+        assert!(message(params(&[("limit", "1001")])).starts_with("limit:"));
+        assert!(message(params(&[("page", "0")])).starts_with("page:"));
+        assert!(message(params(&[("page", "two")])).starts_with("page:"));
+        assert!(message(params(&[("status", "done")])).starts_with("status:"));
+        assert!(message(params(&[("call_type", "fax")])).starts_with("call_type:"));
+        assert!(message(params(&[("from", "soon")])).starts_with("from:"));
+        assert!(message(params(&[("sort", "colour:asc")])).starts_with("sort:"));
+        assert!(message(params(&[("sort", "created_at:up")])).starts_with("sort:"));
+        assert!(message(params(&[("cursor", "zz")])).starts_with("cursor:"));
+        assert!(
+            message(params(&[("from", "2024-02-01"), ("to", "2024-01-01")])).starts_with("from:")
+        );
+    }
+
+    #[test]
+    fn status_and_call_type_take_comma_separated_lists() {
+        let Ok(request) = params(&[("status", "completed,no_answer"), ("call_type", "chat")])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            request.query.statuses,
+            [CallStatus::Completed, CallStatus::NoAnswer]
+        );
+        assert_eq!(request.query.kinds, [CallKind::Chat]);
+    }
+
+    #[test]
+    fn durations_render_as_whole_or_fractional_seconds() {
+        assert_eq!(seconds(125_000).to_string(), "125");
+        assert_eq!(seconds(27_500).to_string(), "27.5");
+    }
+}

@@ -1,0 +1,258 @@
+//! Handlers of the native surface: each parses its input, asks the store, renders the answer.
+
+use super::dto::{
+    CallView, CallsView, EntriesView, EventsAppend, EventsView, ListParams, ListView,
+    MAX_BATCH_IDS, SearchRequest, TranscriptAppend,
+};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Caller, JsonBody, QueryParams};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use callscope_model::{
+    Call, Scope, Timestamp, WriteContext, call_from_json, merge_patch, new_id, validate_id,
+};
+use callscope_store::{CallBuilder, WriteMode};
+use serde_json::Value;
+
+/// Renders a call with the given status.
+fn call_response(status: StatusCode, call: &Call) -> Response {
+    (status, Json(CallView::new(call))).into_response()
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("call `{id}` not found"))
+}
+
+/// A builder that makes the call from a full write body, keeping `created_at` of the call it
+/// replaces unless the body sets one.
+fn from_body(organization: &str, id: &str, body: Value) -> CallBuilder {
+    let (organization, id) = (organization.to_owned(), id.to_owned());
+    Box::new(move |existing| {
+        let context = WriteContext {
+            organization_id: &organization,
+            path_id: Some(&id),
+            now: Timestamp::now(),
+            existing_created_at: existing.map(|call| call.created_at),
+        };
+        call_from_json(body, &context)
+    })
+}
+
+/// `POST /v1/calls`: creates a call; an id already in use is a conflict.
+pub async fn create_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Write)?;
+    let id = match body.get("id") {
+        Some(Value::String(id)) => id.clone(),
+        Some(other) => {
+            return Err(ApiError::InvalidParameter(format!(
+                "id: must be a string, got {other}"
+            )));
+        }
+        None => new_id(),
+    };
+    validate_id("id", &id)?;
+    let builder = from_body(caller.organization(), &id, body);
+    let written = state
+        .store
+        .write_call(caller.organization(), &id, WriteMode::Create, builder)
+        .await?;
+    Ok(call_response(StatusCode::CREATED, &written.call))
+}
+
+/// `PUT /v1/calls/{id}`: creates or replaces; the same body twice leaves the same call.
+pub async fn put_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Write)?;
+    validate_id("id", &id)?;
+    let builder = from_body(caller.organization(), &id, body);
+    let written = state
+        .store
+        .write_call(caller.organization(), &id, WriteMode::Upsert, builder)
+        .await?;
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(call_response(status, &written.call))
+}
+
+/// `PATCH /v1/calls/{id}`: an RFC 7396 merge patch over the stored call's write form.
+pub async fn patch_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Write)?;
+    if !patch.is_object() {
+        return Err(ApiError::InvalidParameter(
+            "body: a merge patch must be a JSON object".into(),
+        ));
+    }
+    let (organization, path_id) = (caller.organization().to_owned(), id.clone());
+    let builder: CallBuilder = Box::new(move |existing| {
+        let existing_created_at = existing.as_ref().map(|call| call.created_at);
+        let mut merged = existing
+            .map(|call| call.to_write_json())
+            .unwrap_or_default();
+        merge_patch(&mut merged, &patch);
+        let context = WriteContext {
+            organization_id: &organization,
+            path_id: Some(&path_id),
+            now: Timestamp::now(),
+            existing_created_at,
+        };
+        call_from_json(merged, &context)
+    });
+    let written = state
+        .store
+        .write_call(caller.organization(), &id, WriteMode::Update, builder)
+        .await?;
+    Ok(call_response(StatusCode::OK, &written.call))
+}
+
+/// `GET /v1/calls/{id}`.
+pub async fn get_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let call = state
+        .store
+        .get_call(caller.organization(), &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(call_response(StatusCode::OK, &call))
+}
+
+/// `DELETE /v1/calls/{id}`: the call, its transcript and its events.
+pub async fn delete_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Scope::Write)?;
+    if state.store.delete_call(caller.organization(), &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&id))
+    }
+}
+
+/// `GET /v1/calls`: seed 003's filters plus dates, sort and cursor.
+pub async fn list_calls(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let request = params.into_request()?;
+    let page = state
+        .store
+        .list_calls(caller.organization(), &request.query)
+        .await?;
+    Ok(Json(ListView::new(&page, request.page, request.limit)).into_response())
+}
+
+/// `POST /v1/calls/search`: up to 100 calls by id, in the order asked, missing ones left out.
+pub async fn search_calls(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<SearchRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    if request.call_ids.len() > MAX_BATCH_IDS {
+        return Err(ApiError::InvalidParameter(format!(
+            "call_ids: {} ids given; at most {MAX_BATCH_IDS} per request",
+            request.call_ids.len()
+        )));
+    }
+    let calls = state
+        .store
+        .get_calls(caller.organization(), &request.call_ids)
+        .await?;
+    Ok(Json(CallsView::new(&calls)).into_response())
+}
+
+/// `POST /v1/calls/{id}/transcript`: live append while the call is in progress.
+pub async fn append_transcript(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<TranscriptAppend>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Write)?;
+    if request.entries.is_empty() {
+        return Err(ApiError::InvalidParameter(
+            "entries: must hold at least one entry".into(),
+        ));
+    }
+    let organization = caller.organization();
+    let transcript = state
+        .store
+        .append_transcript(organization, &id, request.entries)
+        .await?;
+    let started_at = state
+        .store
+        .get_call(organization, &id)
+        .await?
+        .and_then(|call| call.started_at);
+    Ok(Json(EntriesView::new(started_at, &transcript)).into_response())
+}
+
+/// `POST /v1/calls/{id}/events`: records events; accepted at any time, since telephony
+/// providers report some (the final SIP status, a recording being ready) after the call ends.
+pub async fn add_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<EventsAppend>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Write)?;
+    if request.events.is_empty() {
+        return Err(ApiError::InvalidParameter(
+            "events: must hold at least one event".into(),
+        ));
+    }
+    let now = Timestamp::now();
+    let events = request
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(position, draft)| draft.into_event(position, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    state
+        .store
+        .add_events(caller.organization(), &id, events.clone())
+        .await?;
+    let view = EventsView::new(caller.organization(), &id, &events);
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// `GET /v1/calls/{id}/events`: ordered by when they happened.
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let events = state
+        .store
+        .list_events(caller.organization(), &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(EventsView::new(caller.organization(), &id, &events)).into_response())
+}

@@ -1,0 +1,309 @@
+//! The embedded backend: SQLite in WAL mode under the data directory.
+//!
+//! **Threads.** One dedicated thread owns the only writing connection. Writes reach it as
+//! jobs over a channel; it runs every job waiting at that moment inside one transaction
+//! (group commit), each job in its own savepoint so one job's failure undoes only its own
+//! changes, and answers each caller only after the transaction has committed. Reads run on
+//! tokio's blocking pool with connections from a small pool, so they never wait for writes.
+//!
+//! **Durability.** A write is acknowledged after its transaction commits. With
+//! [`Durability::Full`] (the default) SQLite syncs the WAL on every commit, so an
+//! acknowledged write survives power loss; with [`Durability::Normal`] it survives a crash
+//! or kill of the process but the last commits may be lost on power loss.
+
+mod schema;
+mod sql;
+
+use crate::{
+    CallBuilder, CallPage, KeyInfo, ListCalls, NewKey, Principal, Result, Store, StoreError,
+    WriteMode, Written,
+};
+use async_trait::async_trait;
+use callscope_model::{Call, Event, Scope, TranscriptEntry};
+use rusqlite::{Connection, OpenFlags, Transaction};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::oneshot;
+
+/// File name of the database inside the data directory.
+const DATABASE_FILE: &str = "callscope.db";
+/// Most jobs committed in one transaction.
+const MAX_BATCH: usize = 256;
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// How hard a commit tries to reach the disk (SQLite's `synchronous`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Survives power loss: the WAL is synced at every commit.
+    #[default]
+    Full,
+    /// Survives a process crash; the last commits may be lost on power loss. Faster.
+    Normal,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+/// What the writer thread calls after the batch's commit, with the commit's outcome.
+type Completion = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+/// A unit of work for the writer thread.
+type Job = Box<dyn FnOnce(&mut Transaction<'_>) -> Completion + Send>;
+
+/// The SQLite-backed store.
+#[derive(Clone, Debug)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    jobs: mpsc::Sender<Job>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the store in `data_dir`, migrates its schema and starts its
+    /// writer thread.
+    pub fn open(data_dir: &Path, durability: Durability) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Internal(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let mut writer = Connection::open(&path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        writer.pragma_update(None, "synchronous", durability.pragma())?;
+        configure(&writer)?;
+        schema::migrate(&mut writer)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("callscope-sqlite-writer".into())
+            .spawn(move || run_writer(writer, &queue))
+            .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                jobs,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `work` on the writer thread inside a savepoint of the next batch and returns its
+    /// result once the batch has committed.
+    async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |transaction| {
+            // A panic in one job (a builder is caller code) must fail that job only: the
+            // savepoint's drop during unwinding rolls back its changes, and the writer
+            // thread lives on for everyone else.
+            let outcome =
+                std::panic::catch_unwind(AssertUnwindSafe(|| run_in_savepoint(transaction, work)))
+                    .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into())));
+            Box::new(move |committed| {
+                let result = committed.map_err(StoreError::Internal).and(outcome);
+                // The caller may have gone away (request canceled); the write stands anyway.
+                let _ = reply.send(result);
+            })
+        });
+        self.inner
+            .jobs
+            .send(job)
+            .map_err(|_| StoreError::Internal("the writer thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Internal("the writer thread dropped a job".into()))?
+    }
+
+    /// Runs `work` on a pooled read connection on the blocking pool.
+    async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut idle| idle.pop());
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => open_reader(&inner.path)?,
+            };
+            let result = work(&connection);
+            if let Ok(mut idle) = inner.readers.lock() {
+                if idle.len() < MAX_IDLE_READERS {
+                    idle.push(connection);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+}
+
+fn configure(connection: &Connection) -> Result<()> {
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&connection)?;
+    Ok(connection)
+}
+
+fn run_in_savepoint<T>(
+    transaction: &mut Transaction<'_>,
+    work: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    let savepoint = transaction.savepoint()?;
+    let value = work(&savepoint)?;
+    savepoint.commit()?;
+    Ok(value)
+}
+
+/// The writer thread: batches waiting jobs into one transaction until the channel closes.
+fn run_writer(mut connection: Connection, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut transaction = match connection.transaction() {
+            Ok(transaction) => transaction,
+            Err(error) => {
+                // Dropping the job drops its reply channel: the caller gets an internal error.
+                tracing::error!(%error, "cannot begin a write transaction");
+                drop(first);
+                continue;
+            }
+        };
+        let mut completions = vec![first(&mut transaction)];
+        for job in queue.try_iter().take(MAX_BATCH - 1) {
+            completions.push(job(&mut transaction));
+        }
+        let committed = transaction.commit().map_err(|error| {
+            tracing::error!(%error, "write transaction failed to commit");
+            error.to_string()
+        });
+        for completion in completions {
+            completion(committed.clone());
+        }
+    }
+    tracing::debug!("sqlite writer stopped");
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn write_call(
+        &self,
+        organization_id: &str,
+        id: &str,
+        mode: WriteMode,
+        build: CallBuilder,
+    ) -> Result<Written> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| sql::write_call(c, &org, &id, mode, build))
+            .await
+    }
+
+    async fn insert_calls(&self, calls: Vec<(Call, Vec<Event>)>) -> Result<()> {
+        self.write(move |c| sql::insert_calls(c, calls)).await
+    }
+
+    async fn get_call(&self, organization_id: &str, id: &str) -> Result<Option<Call>> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.read(move |c| sql::get_call(c, &org, &id)).await
+    }
+
+    async fn get_calls(&self, organization_id: &str, ids: &[String]) -> Result<Vec<Call>> {
+        let (org, ids) = (organization_id.to_owned(), ids.to_vec());
+        self.read(move |c| sql::get_calls(c, &org, &ids)).await
+    }
+
+    async fn delete_call(&self, organization_id: &str, id: &str) -> Result<bool> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| sql::delete_call(c, &org, &id)).await
+    }
+
+    async fn list_calls(&self, organization_id: &str, query: &ListCalls) -> Result<CallPage> {
+        let (org, query) = (organization_id.to_owned(), query.clone());
+        self.read(move |c| sql::list_calls(c, &org, &query)).await
+    }
+
+    async fn count_calls(&self, organization_id: &str) -> Result<u64> {
+        let org = organization_id.to_owned();
+        self.read(move |c| sql::count_calls(c, &org)).await
+    }
+
+    async fn append_transcript(
+        &self,
+        organization_id: &str,
+        id: &str,
+        entries: Vec<TranscriptEntry>,
+    ) -> Result<Vec<TranscriptEntry>> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| sql::append_transcript(c, &org, &id, entries))
+            .await
+    }
+
+    async fn add_events(&self, organization_id: &str, id: &str, events: Vec<Event>) -> Result<()> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| sql::add_events(c, &org, &id, &events))
+            .await
+    }
+
+    async fn list_events(&self, organization_id: &str, id: &str) -> Result<Option<Vec<Event>>> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.read(move |c| sql::list_events(c, &org, &id)).await
+    }
+
+    async fn create_key(
+        &self,
+        organization_id: &str,
+        name: Option<&str>,
+        scopes: &[Scope],
+    ) -> Result<NewKey> {
+        let (org, name, scopes) = (
+            organization_id.to_owned(),
+            name.map(str::to_owned),
+            scopes.to_vec(),
+        );
+        self.write(move |c| sql::create_key(c, &org, name.as_deref(), &scopes))
+            .await
+    }
+
+    async fn list_keys(&self, organization_id: Option<&str>) -> Result<Vec<KeyInfo>> {
+        let org = organization_id.map(str::to_owned);
+        self.read(move |c| sql::list_keys(c, org.as_deref())).await
+    }
+
+    async fn revoke_key(&self, key_id: &str) -> Result<bool> {
+        let key_id = key_id.to_owned();
+        self.write(move |c| sql::revoke_key(c, &key_id)).await
+    }
+
+    async fn authenticate(&self, secret: &str) -> Result<Option<Principal>> {
+        let secret = secret.to_owned();
+        self.read(move |c| sql::authenticate(c, &secret)).await
+    }
+
+    async fn count_keys(&self) -> Result<u64> {
+        self.read(sql::count_keys).await
+    }
+}

@@ -1,0 +1,112 @@
+//! The SQLite schema, as migrations embedded in the binary and applied in order on open.
+//!
+//! `PRAGMA user_version` records how many have run. A migration is never edited once it has
+//! shipped; a change is a new entry at the end.
+
+use crate::{Result, StoreError};
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version forward.
+const MIGRATIONS: &[&str] = &[
+    // 1: organizations, keys, calls with their transcript and events, and the change log.
+    r#"
+    CREATE TABLE organizations (
+        id          TEXT PRIMARY KEY,
+        created_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE api_keys (
+        id               TEXT PRIMARY KEY,
+        organization_id  TEXT NOT NULL REFERENCES organizations (id),
+        name             TEXT,
+        prefix           TEXT NOT NULL,
+        secret_hash      BLOB NOT NULL UNIQUE,
+        scopes           TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,
+        revoked_at       INTEGER
+    );
+
+    -- One row per call. `doc` is the canonical JSON without the transcript; the other
+    -- columns are copies of its fields that lists filter and sort on (times in ms).
+    CREATE TABLE calls (
+        pk               INTEGER PRIMARY KEY,
+        organization_id  TEXT NOT NULL,
+        id               TEXT NOT NULL,
+        agent_id         TEXT,
+        campaign_id      TEXT,
+        status           TEXT NOT NULL,
+        kind             TEXT,
+        from_number      TEXT,
+        to_number        TEXT,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        started_at       INTEGER,
+        ended_at         INTEGER,
+        duration_ms      INTEGER,
+        doc              TEXT NOT NULL,
+        UNIQUE (organization_id, id)
+    );
+    CREATE INDEX calls_by_created  ON calls (organization_id, created_at, id);
+    CREATE INDEX calls_by_agent    ON calls (organization_id, agent_id, created_at, id);
+    CREATE INDEX calls_by_campaign ON calls (organization_id, campaign_id, created_at, id);
+    CREATE INDEX calls_by_status   ON calls (organization_id, status, created_at, id);
+
+    -- Kept apart from the call row so a live append is one insert, not a rewrite of a
+    -- document that grows with every turn.
+    CREATE TABLE transcript_entries (
+        call_pk  INTEGER NOT NULL REFERENCES calls (pk) ON DELETE CASCADE,
+        idx      INTEGER NOT NULL,
+        id       TEXT NOT NULL,
+        doc      TEXT NOT NULL,
+        PRIMARY KEY (call_pk, idx)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX transcript_entry_ids ON transcript_entries (call_pk, id);
+
+    CREATE TABLE events (
+        pk           INTEGER PRIMARY KEY,
+        call_pk      INTEGER NOT NULL REFERENCES calls (pk) ON DELETE CASCADE,
+        id           TEXT NOT NULL,
+        occurred_at  INTEGER NOT NULL,
+        doc          TEXT NOT NULL,
+        UNIQUE (call_pk, id)
+    );
+    CREATE INDEX events_by_time ON events (call_pk, occurred_at, pk);
+
+    -- Every change to a call, in commit order: what a search index replays to follow the
+    -- store and to catch up after a crash.
+    CREATE TABLE changes (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        organization_id  TEXT NOT NULL,
+        call_id          TEXT NOT NULL,
+        op               TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
+        at               INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// Brings the schema of `connection` up to date.
+pub(super) fn migrate(connection: &mut Connection) -> Result<()> {
+    let applied: usize = connection
+        .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))?
+        .try_into()
+        .map_err(|_| StoreError::Internal("negative schema version".into()))?;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Internal(format!(
+            "the data directory has schema version {applied}, newer than this binary's {}; \
+             upgrade callscope",
+            MIGRATIONS.len()
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(sql)?;
+        transaction.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(version + 1).unwrap_or(i64::MAX),
+        )?;
+        transaction.commit()?;
+        tracing::info!(version = version + 1, "applied schema migration");
+    }
+    Ok(())
+}

@@ -47,6 +47,18 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Serves the application on `listener` until `shutdown` resolves, then lets requests in
+/// flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// The whole application: every surface, health, the error fallbacks and request logging.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;

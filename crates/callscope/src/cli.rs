@@ -1,0 +1,151 @@
+//! Command-line options. Every option can also come from a `CALLSCOPE_*` environment
+//! variable; a flag wins over the environment.
+
+use callscope_model::{Scope, TimeBound};
+use callscope_store::{Durability, EmbeddedStore};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Self-hosted call and session insights for voice AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "callscope", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Create, list and revoke API keys.
+    Keys(KeysArgs),
+    /// Fill the store with realistic synthetic calls.
+    Demo(DemoArgs),
+}
+
+/// Where the data lives and how it is written; shared by every command.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Directory of the embedded store (SQLite database and, later, the search index).
+    #[arg(
+        long,
+        env = "CALLSCOPE_DATA_DIR",
+        default_value = "./callscope-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// `full` syncs every commit to disk (survives power loss); `normal` survives a crash of
+    /// the process only, and writes faster.
+    #[arg(long, env = "CALLSCOPE_DURABILITY", value_enum, default_value_t = DurabilityArg::Full, global = true)]
+    pub durability: DurabilityArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DurabilityArg {
+    Full,
+    Normal,
+}
+
+impl StoreArgs {
+    /// Opens the embedded store these options describe.
+    pub fn open(&self) -> anyhow::Result<EmbeddedStore> {
+        let durability = match self.durability {
+            DurabilityArg::Full => Durability::Full,
+            DurabilityArg::Normal => Durability::Normal,
+        };
+        EmbeddedStore::open(&self.data_dir, durability).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot open the store in {}: {error}",
+                self.data_dir.display()
+            )
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on; port 0 picks a free port (the chosen address is printed).
+    #[arg(long, env = "CALLSCOPE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Fill an empty store with synthetic calls for organization `default` before serving.
+    #[arg(long, env = "CALLSCOPE_DEMO")]
+    pub demo: bool,
+    /// How many synthetic calls `--demo` writes.
+    #[arg(long, env = "CALLSCOPE_DEMO_CALLS", default_value_t = 2000)]
+    pub demo_calls: usize,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CALLSCOPE_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key; its secret is printed once, alone on the last line of stdout.
+    Create {
+        /// Organization the key belongs to (created if new).
+        #[arg(long)]
+        org: String,
+        /// Comma-separated scopes: read, write, admin.
+        #[arg(long, value_delimiter = ',', default_value = "read")]
+        scopes: Vec<Scope>,
+        /// A label to recognise the key by.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List {
+        /// Only this organization's keys.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Revoke a key by its id (`key_…`); requests with it get 401 from then on.
+    Revoke { key_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Number of calls to write.
+    #[arg(long, default_value_t = 2000)]
+    pub calls: usize,
+    /// Seed of the generator; the same seed and anchor give the same calls.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Organization the calls belong to.
+    #[arg(long, default_value = "default")]
+    pub org: String,
+    /// Latest possible call start (a date or time); defaults to the start of today, UTC.
+    #[arg(long, value_parser = parse_anchor)]
+    pub anchor: Option<TimeBound>,
+    /// Number of days the calls spread over, before the anchor.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+}
+
+fn parse_anchor(text: &str) -> Result<TimeBound, String> {
+    TimeBound::parse(text).map_err(|error| error.to_string())
+}
+
+/// Logs go to stderr, filtered by `CALLSCOPE_LOG` (or `RUST_LOG`), `info` by default.
+pub fn init_logging() {
+    let filter = std::env::var("CALLSCOPE_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info,tower_http=info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+}

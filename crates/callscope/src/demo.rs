@@ -1,0 +1,75 @@
+//! `callscope demo` and `serve --demo`: stream generated calls into the store.
+
+use crate::cli::DemoArgs;
+use callscope_demo::{DemoConfig, generate};
+use callscope_model::Timestamp;
+use callscope_store::{EmbeddedStore, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Instant;
+
+/// Calls per store transaction: large enough to amortise the commit, small enough to keep
+/// memory flat for any `--calls`.
+const BATCH: usize = 2000;
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let store = args.store.open()?;
+    let anchor = match args.anchor {
+        Some(bound) => bound.start(),
+        None => callscope_model::TimeBound::Day(Timestamp::now().date()).start(),
+    };
+    let started = Instant::now();
+    fill(&store, &args.org, args.calls, args.seed, anchor, args.days).await?;
+    println!(
+        "wrote {} calls for organization `{}` in {:.1} s",
+        args.calls,
+        args.org,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Writes `calls` generated calls, showing progress on a terminal. The next batch is
+/// generated while the previous one commits.
+pub async fn fill(
+    store: &EmbeddedStore,
+    organization: &str,
+    calls: usize,
+    seed: u64,
+    anchor: Timestamp,
+    days: u32,
+) -> anyhow::Result<()> {
+    let config = DemoConfig {
+        seed,
+        organization_id: organization.to_owned(),
+        calls,
+        anchor,
+        days,
+    };
+    let progress = ProgressBar::new(calls as u64).with_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} calls, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.set_message("generating demo calls");
+    let mut generated = generate(&config).map(|labelled| (labelled.call, labelled.events));
+    let mut pending: Option<tokio::task::JoinHandle<callscope_store::Result<()>>> = None;
+    loop {
+        let batch: Vec<_> = generated.by_ref().take(BATCH).collect();
+        if let Some(previous) = pending.take() {
+            previous.await??;
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let size = batch.len() as u64;
+        let store = store.clone();
+        let progress = progress.clone();
+        pending = Some(tokio::spawn(async move {
+            store.insert_calls(batch).await?;
+            progress.inc(size);
+            Ok(())
+        }));
+    }
+    progress.finish_and_clear();
+    tracing::info!(calls, organization, "demo calls written");
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! `callscope serve`: opens the store, bootstraps the first key, optionally fills demo data,
+//! and serves HTTP until SIGINT or SIGTERM.
+
+use crate::cli::ServeArgs;
+use crate::demo;
+use anyhow::Context;
+use callscope_model::{Scope, Timestamp};
+use callscope_server::{AppState, ServerConfig};
+use callscope_store::Store;
+use std::sync::Arc;
+
+/// Organization of the bootstrap key and of `--demo` data.
+const DEFAULT_ORGANIZATION: &str = "default";
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let store = args.store.open()?;
+    if store.count_keys().await? == 0 {
+        let key = store
+            .create_key(
+                DEFAULT_ORGANIZATION,
+                Some("bootstrap admin"),
+                &[Scope::Admin],
+            )
+            .await?;
+        println!(
+            "created an admin API key for organization `{DEFAULT_ORGANIZATION}` ({}); it is \
+             shown only this once:",
+            key.info.id
+        );
+        println!("{}", key.secret);
+    }
+    if args.demo && store.count_calls(DEFAULT_ORGANIZATION).await? == 0 {
+        let anchor = Timestamp::now();
+        demo::fill(
+            &store,
+            DEFAULT_ORGANIZATION,
+            args.demo_calls,
+            42,
+            anchor,
+            30,
+        )
+        .await?;
+    }
+    let state = AppState {
+        store: Arc::new(store),
+        config: Arc::new(ServerConfig {
+            max_body_bytes: args.max_body_bytes,
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, data_dir = %args.store.data_dir.display(), "callscope listening");
+    println!("callscope listening on http://{address}");
+    callscope_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("callscope stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM. Nothing needs flushing on the way out: every acknowledged
+/// write is already committed.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

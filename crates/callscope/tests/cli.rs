@@ -1,0 +1,170 @@
+//! The command line: key management, demo data and `serve --demo`.
+
+#![allow(clippy::unwrap_used)] // tests panic on purpose
+
+mod common;
+
+use common::{BINARY, Server, create_key, run_cli};
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn keys_are_created_listed_and_revoked_without_showing_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let stdout = run_cli(&[
+        "keys",
+        "create",
+        "--data-dir",
+        data,
+        "--org",
+        "acme",
+        "--scopes",
+        "read,write",
+        "--name",
+        "ci",
+    ]);
+    let secret = stdout.lines().last().unwrap();
+    assert!(secret.starts_with("cs_") && secret.len() == 43, "{stdout}");
+    let other = create_key(dir.path().join("data").as_path(), "globex", "admin");
+
+    let listed = run_cli(&["keys", "list", "--data-dir", data]);
+    assert!(
+        !listed.contains(secret) && !listed.contains(&other),
+        "secrets never listed:\n{listed}"
+    );
+    assert!(
+        listed.contains("acme") && listed.contains("globex") && listed.contains("read,write"),
+        "{listed}"
+    );
+    let acme_only = run_cli(&["keys", "list", "--data-dir", data, "--org", "acme"]);
+    assert_eq!(
+        acme_only.lines().count(),
+        2,
+        "header and one key:\n{acme_only}"
+    );
+    let key_id = acme_only
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(key_id.starts_with("key_"));
+    run_cli(&["keys", "revoke", "--data-dir", data, key_id]);
+    let again = Command::new(BINARY)
+        .args(["keys", "revoke", "--data-dir", data, key_id])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "revoking twice is an error");
+    let bad = Command::new(BINARY)
+        .args([
+            "keys",
+            "create",
+            "--data-dir",
+            data,
+            "--org",
+            "acme",
+            "--scopes",
+            "root",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("root"));
+}
+
+/// Every call of organization `default` in a data directory, through the API.
+fn all_calls(data: &std::path::Path) -> Value {
+    let key = create_key(data, "default", "read");
+    let server = Server::start(data, &[]);
+    let (status, page) = server
+        .client(&key)
+        .get("/v1/calls?limit=1000&sort=created_at:asc");
+    assert_eq!(status, 200);
+    page
+}
+
+#[test]
+fn demo_data_is_realistic_and_deterministic_for_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second, third) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    for (data, seed) in [(&first, "7"), (&second, "7"), (&third, "8")] {
+        run_cli(&[
+            "demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--calls",
+            "300",
+            "--seed",
+            seed,
+            "--anchor",
+            "2026-06-01",
+            "--durability",
+            "normal",
+        ]);
+    }
+    let (a, b, c) = (all_calls(&first), all_calls(&second), all_calls(&third));
+    assert_eq!(a["total"], 300);
+    assert_eq!(a, b, "the same seed and anchor give the same calls");
+    assert_ne!(a["calls"], c["calls"], "another seed gives other calls");
+
+    let calls = a["calls"].as_array().unwrap();
+    let distinct = |field: &str| {
+        let mut values: Vec<String> = calls.iter().map(|c| c[field].to_string()).collect();
+        values.sort();
+        values.dedup();
+        values.len()
+    };
+    assert!(distinct("agent_id") >= 5, "several agents");
+    assert!(distinct("campaign_id") >= 3, "several campaigns");
+    assert_eq!(distinct("direction"), 2, "inbound and outbound");
+    assert!(distinct("kind") >= 3, "telephony both ways and chat or web");
+    assert!(distinct("status") >= 5, "most statuses");
+    let with_turns = calls
+        .iter()
+        .filter(|c| c["transcript"]["entries"].as_array().unwrap().len() >= 6)
+        .count();
+    assert!(
+        with_turns > 150,
+        "most calls have a real conversation ({with_turns})"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["flow"]["path"].as_array().is_some_and(|p| !p.is_empty())),
+        "some flow paths"
+    );
+    assert!(
+        calls.iter().any(|c| c["average_agent_latency"].is_number()),
+        "latency figures"
+    );
+    assert!(
+        calls.iter().any(|c| c["cost_micro_usd"].is_string()),
+        "cost figures"
+    );
+}
+
+#[test]
+fn serve_demo_fills_an_empty_store_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(
+        &data,
+        &["--demo", "--demo-calls", "150", "--durability", "normal"],
+    );
+    let key = server.bootstrap_key.clone().unwrap();
+    assert_eq!(server.client(&key).get("/v1/calls").1["total"], 150);
+    drop(server);
+    let again = Server::start(&data, &["--demo", "--demo-calls", "150"]);
+    assert_eq!(
+        again.client(&key).get("/v1/calls").1["total"],
+        150,
+        "a second start adds nothing"
+    );
+}

@@ -1,0 +1,254 @@
+//! Test harness shared by the integration tests: starts the real `callscope` binary on an
+//! ephemeral port with a temporary data directory and talks to it over HTTP.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test uses a subset; tests panic on purpose
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Path of the binary under test, built by cargo for integration tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_callscope");
+
+/// The seed fixtures folder at the workspace root.
+pub fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/seeds")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    /// The admin key printed on first start, if this start printed one.
+    pub bootstrap_key: Option<String>,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    /// Starts `callscope serve` on `data_dir` with extra arguments and waits until it listens.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        let log = std::fs::File::create(data_dir.with_extension("log")).expect("server log file");
+        let mut child = Command::new(BINARY)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("CALLSCOPE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start callscope serve");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut bootstrap_key = None;
+        let base = loop {
+            let Some(Ok(line)) = lines.next() else {
+                let _ = child.kill();
+                let log =
+                    std::fs::read_to_string(data_dir.with_extension("log")).unwrap_or_default();
+                panic!("server exited before listening; its log:\n{log}");
+            };
+            if line.starts_with("cs_") {
+                bootstrap_key = Some(line.trim().to_owned());
+            }
+            if let Some(address) = line.strip_prefix("callscope listening on ") {
+                break address.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            base,
+            bootstrap_key,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs, as in a crash or an OOM kill.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("reap the server");
+    }
+
+    /// A client authenticated with `key`.
+    pub fn client(&self, key: &str) -> Client {
+        Client::new(&self.base, Some(key))
+    }
+
+    /// A client that presents no key.
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.base, None)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary with `args` and returns its stdout, panicking on failure.
+pub fn run_cli(args: &[&str]) -> String {
+    let output = Command::new(BINARY)
+        .args(args)
+        .env("CALLSCOPE_LOG", "warn")
+        .output()
+        .expect("run callscope");
+    assert!(
+        output.status.success(),
+        "callscope {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+/// `callscope keys create` and the secret from the last line of its stdout.
+pub fn create_key(data_dir: &Path, org: &str, scopes: &str) -> String {
+    let dir = data_dir.to_str().expect("utf-8 path");
+    let stdout = run_cli(&[
+        "keys",
+        "create",
+        "--data-dir",
+        dir,
+        "--org",
+        org,
+        "--scopes",
+        scopes,
+    ]);
+    stdout
+        .lines()
+        .last()
+        .expect("a last line")
+        .trim()
+        .to_owned()
+}
+
+/// A temporary data directory plus a running server with an admin key for `org_a`.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+    pub key: String,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data = dir.path().join("data");
+        let key = create_key(&data, "org_a", "read,write,admin");
+        let server = Server::start(&data, &["--durability", "normal"]);
+        Self { dir, server, key }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn client(&self) -> Client {
+        self.server.client(&self.key)
+    }
+}
+
+/// A blocking HTTP client that never turns a status into an error.
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    key: Option<String>,
+    header: &'static str,
+}
+
+/// Status and parsed JSON body (`Value::Null` when the body is empty or not JSON).
+pub type Reply = (u16, Value);
+
+impl Client {
+    fn new(base: &str, key: Option<&str>) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Self {
+            agent,
+            base: base.to_owned(),
+            key: key.map(str::to_owned),
+            header: "authorization",
+        }
+    }
+
+    /// The same client presenting its key in seed 001's `X-Vgai-Key` header.
+    pub fn with_vonage_header(mut self) -> Self {
+        self.header = "x-vgai-key";
+        self
+    }
+
+    fn auth_value(&self) -> Option<String> {
+        let key = self.key.as_ref()?;
+        Some(if self.header == "authorization" {
+            format!("Bearer {key}")
+        } else {
+            key.clone()
+        })
+    }
+
+    fn finish(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let mut response = response.expect("HTTP exchange");
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(value) = self.auth_value() {
+            request = request.header(self.header, value);
+        }
+        Self::finish(request.call())
+    }
+
+    pub fn delete(&self, path: &str) -> Reply {
+        let mut request = self.agent.delete(format!("{}{path}", self.base));
+        if let Some(value) = self.auth_value() {
+            request = request.header(self.header, value);
+        }
+        Self::finish(request.call())
+    }
+
+    /// Sends `body` as is, so tests can send malformed JSON.
+    pub fn send_raw(&self, method: &str, path: &str, body: &str) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let mut request = match method {
+            "POST" => self.agent.post(url),
+            "PUT" => self.agent.put(url),
+            "PATCH" => self.agent.patch(url),
+            other => panic!("unsupported method {other}"),
+        };
+        request = request.header("content-type", "application/json");
+        if let Some(value) = self.auth_value() {
+            request = request.header(self.header, value);
+        }
+        Self::finish(request.send(body))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send_raw("POST", path, &body.to_string())
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> Reply {
+        self.send_raw("PUT", path, &body.to_string())
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.send_raw("PATCH", path, &body.to_string())
+    }
+}

@@ -15,7 +15,8 @@ use axum::{Json, Router};
 use callscope_store::Store;
 use serde_json::json;
 use std::sync::Arc;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 /// Settings of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -75,6 +76,13 @@ pub fn router(state: AppState) -> Router {
             ))
         })
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // One INFO line per request (method, path, status, latency): what an operator
+            // reads first; tower-http's default level is DEBUG.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .with_state(state)
 }

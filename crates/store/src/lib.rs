@@ -80,14 +80,14 @@ pub trait Store: Send + Sync + 'static {
     async fn count_calls(&self, organization_id: &str) -> Result<u64>;
 
     /// Appends entries to the transcript of a call that is in progress. Entries whose id is
-    /// already stored are skipped, so a retried append is harmless. Returns the whole
-    /// transcript after the append.
+    /// already stored are skipped, so a retried append is harmless. Returns the call with its
+    /// whole transcript after the append.
     async fn append_transcript(
         &self,
         organization_id: &str,
         id: &str,
         entries: Vec<TranscriptEntry>,
-    ) -> Result<Vec<TranscriptEntry>>;
+    ) -> Result<Call>;
 
     /// Records events of a call; an event whose id is already stored is skipped.
     async fn add_events(&self, organization_id: &str, id: &str, events: Vec<Event>) -> Result<()>;

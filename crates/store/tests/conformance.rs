@@ -1120,7 +1120,7 @@ async fn append_transcript_continues_and_skips_known_ids(store: &dyn Store) {
     let after = store
         .append_transcript(ORG_A, "live", vec![t2.clone(), t3.clone()])
         .await;
-    let after = after.unwrap();
+    let after = after.unwrap().transcript;
     assert_eq!(transcript_ids(&after), ["t0", "t1", "t2", "t3"]);
     let indexes: Vec<Option<u32>> = after.iter().map(|e| e.index).collect();
     assert_eq!(indexes, [Some(0), Some(1), Some(2), Some(3)]);
@@ -1132,7 +1132,8 @@ async fn append_transcript_continues_and_skips_known_ids(store: &dyn Store) {
     let retried = store
         .append_transcript(ORG_A, "live", vec![t2, t3, t4])
         .await
-        .unwrap();
+        .unwrap()
+        .transcript;
     assert_eq!(transcript_ids(&retried), ["t0", "t1", "t2", "t3", "t4"]);
     assert_eq!(retried[4].index, Some(4));
 
@@ -1141,7 +1142,8 @@ async fn append_transcript_continues_and_skips_known_ids(store: &dyn Store) {
     let last = store
         .append_transcript(ORG_A, "live", vec![anonymous])
         .await
-        .unwrap();
+        .unwrap()
+        .transcript;
     assert_eq!(last.len(), 6);
     assert!(!last[5].id.is_empty() && last[5].index == Some(5));
 
@@ -1708,9 +1710,9 @@ async fn embedded_data_survives_reopening_the_directory() {
     assert_eq!(store.count_calls(ORG_A).await.unwrap(), 1);
     // The reopened store writes as well as it reads.
     let t2 = entry(json!({"id": "t2", "role": "agent", "text": "again"}));
-    let transcript = store
+    let call = store
         .append_transcript(ORG_A, "kept", vec![t2])
         .await
         .unwrap();
-    assert_eq!(transcript_ids(&transcript), ["t0", "t1", "t2"]);
+    assert_eq!(transcript_ids(&call.transcript), ["t0", "t1", "t2"]);
 }

@@ -93,7 +93,7 @@ pub struct ReportView<'a> {
     updated_at: Option<Timestamp>,
 }
 
-/// Seed 002's `transcript` object.
+/// Seed 002's `transcript` object; also the answer of a live transcript append.
 #[derive(Debug, Serialize)]
 pub struct TranscriptView<'a> {
     entries: Vec<EntryView<'a>>,
@@ -183,7 +183,7 @@ impl<'a> CallView<'a> {
             credits: call.cost.as_ref().and_then(|c| c.credits),
             report: ReportView::new(call),
             transfers: Vec::new(),
-            transcript: TranscriptView::new(call),
+            transcript: TranscriptView::new(call.started_at, &call.transcript),
             span_tree: call.span_tree.as_ref(),
             flow: call.flow.as_ref(),
             request_ids: &call.request_ids,
@@ -200,7 +200,7 @@ impl<'a> ReportView<'a> {
             summary: analysis.and_then(|a| a.summary.as_deref()),
             outcome: analysis.and_then(|a| a.outcome.as_deref()),
             structured_data: analysis.and_then(|a| a.structured_data.as_ref()),
-            transcript: TranscriptView::new(call),
+            transcript: TranscriptView::new(call.started_at, &call.transcript),
             cost_micro_usd: total_cost(call),
             cost_breakdown: call
                 .cost
@@ -219,12 +219,13 @@ impl<'a> ReportView<'a> {
 }
 
 impl<'a> TranscriptView<'a> {
-    fn new(call: &'a Call) -> Self {
-        let entries = call
-            .transcript
+    /// Renders `entries` of a call that started at `call_start` (absolute entry times need
+    /// it).
+    pub fn new(call_start: Option<Timestamp>, entries: &'a [TranscriptEntry]) -> Self {
+        let entries = entries
             .iter()
             .enumerate()
-            .map(|(position, entry)| EntryView::new(call.started_at, position, entry))
+            .map(|(position, entry)| EntryView::new(call_start, position, entry))
             .collect();
         Self { entries }
     }
@@ -338,23 +339,6 @@ impl<'a> CallsView<'a> {
         Self {
             calls: calls.iter().map(CallView::new).collect(),
         }
-    }
-}
-
-/// The answer of a transcript append: the whole transcript as it now stands.
-#[derive(Debug, Serialize)]
-pub struct EntriesView<'a> {
-    entries: Vec<EntryView<'a>>,
-}
-
-impl<'a> EntriesView<'a> {
-    pub fn new(call_start: Option<Timestamp>, entries: &'a [TranscriptEntry]) -> Self {
-        let entries = entries
-            .iter()
-            .enumerate()
-            .map(|(position, entry)| EntryView::new(call_start, position, entry))
-            .collect();
-        Self { entries }
     }
 }
 

@@ -1,8 +1,8 @@
 //! Handlers of the native surface: each parses its input, asks the store, renders the answer.
 
 use super::dto::{
-    CallView, CallsView, EntriesView, EventsAppend, EventsView, ListParams, ListView,
-    MAX_BATCH_IDS, SearchRequest, TranscriptAppend,
+    CallView, CallsView, EventsAppend, EventsView, ListParams, ListView, MAX_BATCH_IDS,
+    SearchRequest, TranscriptAppend, TranscriptView,
 };
 use crate::AppState;
 use crate::error::ApiError;
@@ -200,17 +200,11 @@ pub async fn append_transcript(
             "entries: must hold at least one entry".into(),
         ));
     }
-    let organization = caller.organization();
-    let transcript = state
+    let call = state
         .store
-        .append_transcript(organization, &id, request.entries)
+        .append_transcript(caller.organization(), &id, request.entries)
         .await?;
-    let started_at = state
-        .store
-        .get_call(organization, &id)
-        .await?
-        .and_then(|call| call.started_at);
-    Ok(Json(EntriesView::new(started_at, &transcript)).into_response())
+    Ok(Json(TranscriptView::new(call.started_at, &call.transcript)).into_response())
 }
 
 /// `POST /v1/calls/{id}/events`: records events; accepted at any time, since telephony

@@ -4,7 +4,8 @@
 //! jobs over a channel; it runs every job waiting at that moment inside one transaction
 //! (group commit), each job in its own savepoint so one job's failure undoes only its own
 //! changes, and answers each caller only after the transaction has committed. Reads run on
-//! tokio's blocking pool with connections from a small pool, so they never wait for writes.
+//! tokio's blocking pool with connections from a small pool, each job in one read
+//! transaction (one consistent snapshot), so they never wait for writes.
 //!
 //! **Durability.** A write is acknowledged after its transaction commits. With
 //! [`Durability::Full`] (the default) SQLite syncs the WAL on every commit, so an
@@ -130,7 +131,8 @@ impl EmbeddedStore {
             .map_err(|_| StoreError::Internal("the writer thread dropped a job".into()))?
     }
 
-    /// Runs `work` on a pooled read connection on the blocking pool.
+    /// Runs `work` on a pooled read connection on the blocking pool, inside one read
+    /// transaction.
     async fn read<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -143,7 +145,12 @@ impl EmbeddedStore {
                 Some(connection) => connection,
                 None => open_reader(&inner.path)?,
             };
-            let result = work(&connection);
+            // One read transaction per job: a list's count and page, or a call and its
+            // transcript, come from the same snapshot even while the writer commits.
+            let result = connection
+                .unchecked_transaction()
+                .map_err(StoreError::from)
+                .and_then(|snapshot| work(&snapshot));
             if let Ok(mut idle) = inner.readers.lock() {
                 if idle.len() < MAX_IDLE_READERS {
                     idle.push(connection);
@@ -256,7 +263,7 @@ impl Store for EmbeddedStore {
         organization_id: &str,
         id: &str,
         entries: Vec<TranscriptEntry>,
-    ) -> Result<Vec<TranscriptEntry>> {
+    ) -> Result<Call> {
         let (org, id) = (organization_id.to_owned(), id.to_owned());
         self.write(move |c| sql::append_transcript(c, &org, &id, entries))
             .await

@@ -220,7 +220,7 @@ pub(super) fn append_transcript(
     org: &str,
     id: &str,
     mut entries: Vec<TranscriptEntry>,
-) -> Result<Vec<TranscriptEntry>> {
+) -> Result<Call> {
     let (pk, doc) = find_call_row(connection, org, id)?
         .ok_or_else(|| StoreError::NotFound(format!("call `{id}`")))?;
     let mut call: Call = serde_json::from_str(&doc)?;
@@ -244,7 +244,8 @@ pub(super) fn append_transcript(
             pk
         ])?;
     record_change(connection, org, id, "upsert")?;
-    load_transcript(connection, pk)
+    call.transcript = load_transcript(connection, pk)?;
+    Ok(call)
 }
 
 // ---- events --------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 //! variable; a flag wins over the environment.
 
 use callscope_model::{Scope, TimeBound};
-use callscope_store::{Durability, EmbeddedStore};
+use callscope_store::{Durability, EmbeddedStore, IndexMode, StoreOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,13 +49,14 @@ pub enum DurabilityArg {
 }
 
 impl StoreArgs {
-    /// Opens the embedded store these options describe.
-    pub fn open(&self) -> anyhow::Result<EmbeddedStore> {
+    /// Opens the embedded store these options describe, doing `index` with its search index.
+    pub fn open(&self, index: IndexMode) -> anyhow::Result<EmbeddedStore> {
         let durability = match self.durability {
             DurabilityArg::Full => Durability::Full,
             DurabilityArg::Normal => Durability::Normal,
         };
-        EmbeddedStore::open(&self.data_dir, durability).map_err(|error| {
+        let options = StoreOptions { durability, index };
+        EmbeddedStore::open_with(&self.data_dir, options).map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the store in {}: {error}",
                 self.data_dir.display()
@@ -80,6 +81,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CALLSCOPE_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Widest date range `/insights/sessions` accepts, in days (Vonage's service caps it at
+    /// 60); unlimited when not set.
+    #[arg(long, env = "CALLSCOPE_INSIGHTS_MAX_RANGE_DAYS")]
+    pub insights_max_range_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]

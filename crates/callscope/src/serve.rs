@@ -6,6 +6,7 @@ use crate::demo;
 use anyhow::Context;
 use callscope_model::{Scope, Timestamp};
 use callscope_server::{AppState, ServerConfig};
+use callscope_store::IndexMode;
 use callscope_store::Store;
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use std::sync::Arc;
 const DEFAULT_ORGANIZATION: &str = "default";
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = args.store.open()?;
+    let store = args.store.open(IndexMode::Maintain)?;
     if store.count_keys().await? == 0 {
         let key = store
             .create_key(
@@ -45,6 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store: Arc::new(store),
         config: Arc::new(ServerConfig {
             max_body_bytes: args.max_body_bytes,
+            insights_max_range_days: args.insights_max_range_days,
         }),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -436,6 +436,47 @@ fn fold_agent_id_shorthand(fields: &mut Object) -> Result<(), ValidationError> {
 }
 
 impl Call {
+    /// When the session began, as seed 001 sees it: `started_at`, or `created_at` for a call
+    /// that never connected.
+    pub fn session_start_time(&self) -> Timestamp {
+        self.started_at.unwrap_or(self.created_at)
+    }
+
+    /// Seed 001's two-valued session status.
+    pub fn session_status(&self) -> &'static str {
+        if self.status.is_terminal() {
+            "ended"
+        } else {
+            "in_progress"
+        }
+    }
+
+    /// Each distinct collected tag with how many times it was collected, in order of first
+    /// collection (seed 001's `tags_list`).
+    pub fn distinct_tags(&self) -> Vec<(&Tag, u32)> {
+        let mut counted: Vec<(&Tag, u32)> = Vec::new();
+        for tag in self.flow.iter().flat_map(|flow| &flow.collected_tags) {
+            match counted.iter_mut().find(|(seen, _)| *seen == tag) {
+                Some((_, count)) => *count += 1,
+                None => counted.push((tag, 1)),
+            }
+        }
+        counted
+    }
+
+    /// The last collected value of each parameter, in order of first collection (seed 001's
+    /// `params_list`).
+    pub fn last_parameters(&self) -> Vec<&Parameter> {
+        let mut last: Vec<&Parameter> = Vec::new();
+        for parameter in self.flow.iter().flat_map(|flow| &flow.collected_parameters) {
+            match last.iter_mut().find(|seen| seen.name == parameter.name) {
+                Some(slot) => *slot = parameter,
+                None => last.push(parameter),
+            }
+        }
+        last
+    }
+
     /// The call as a write body: what `PATCH` merges into. Server-owned fields are left out.
     pub fn to_write_json(&self) -> Value {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
@@ -801,6 +842,43 @@ mod tests {
         };
         assert_eq!(call.id, "c1");
         assert!(call_from_json(json!({"id": "c2"}), &context(Some("c1"))).is_err());
+    }
+
+    #[test]
+    fn tags_and_parameters_are_summarised_as_seed_001_does() {
+        let Ok(call) = write(json!({"flow": {
+            "collected_tags": [
+                {"tag": "two", "category": "c"}, {"tag": "one", "category": "c"},
+                {"tag": "three", "category": "c"}, {"tag": "three", "category": "c"}
+            ],
+            "collected_parameters": [
+                {"name": "name", "value": "Ben"}, {"name": "zip", "value": "10115"},
+                {"name": "name", "value": "Benjamin"}
+            ]
+        }})) else {
+            panic!()
+        };
+        let tags: Vec<_> = call
+            .distinct_tags()
+            .iter()
+            .map(|(t, n)| (t.tag.clone(), *n))
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                ("two".into(), 1),
+                ("one".into(), 1),
+                ("three".to_owned(), 2)
+            ]
+        );
+        let last: Vec<_> = call
+            .last_parameters()
+            .iter()
+            .map(|p| p.value.clone())
+            .collect();
+        assert_eq!(last, [json!("Benjamin"), json!("10115")]);
+        assert_eq!(call.session_status(), "in_progress");
+        assert_eq!(call.session_start_time(), call.created_at);
     }
 
     #[test]

@@ -84,6 +84,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<callscope_query::QueryError> for ApiError {
+    fn from(error: callscope_query::QueryError) -> Self {
+        Self::InvalidParameter(error.to_string())
+    }
+}
+
 impl From<ValidationError> for ApiError {
     fn from(error: ValidationError) -> Self {
         Self::InvalidParameter(error.to_string())

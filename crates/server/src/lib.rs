@@ -4,7 +4,9 @@
 
 mod error;
 mod extract;
+mod insights;
 mod native;
+mod params;
 
 pub use error::ApiError;
 
@@ -23,12 +25,16 @@ use tracing::Level;
 pub struct ServerConfig {
     /// Largest request body accepted; larger ones get 413 `PAYLOAD_TOO_LARGE`.
     pub max_body_bytes: usize,
+    /// Widest `from_date`..`to_date` range `/insights/sessions` accepts, in days; `None`
+    /// (the default) lifts seed 001's 60-day cap.
+    pub insights_max_range_days: Option<u32>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
+            insights_max_range_days: None,
         }
     }
 }
@@ -66,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .nest("/v1", native::router())
+        .nest("/insights", insights::router())
         .fallback(|method: Method, request: Request| async move {
             ApiError::NotFound(format!("no route for {method} {}", request.uri().path()))
         })

@@ -6,16 +6,19 @@
 
 pub mod embedded;
 mod error;
+mod index;
 mod keys;
 mod list;
 
-pub use embedded::{Durability, EmbeddedStore};
+pub use embedded::{Durability, EmbeddedStore, INDEX_DIR, IndexMode, StoreOptions};
 pub use error::StoreError;
+pub use index::MAX_WINDOW;
 pub use keys::{KeyInfo, NewKey, Principal};
 pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
 
 use async_trait::async_trait;
 use callscope_model::{Call, Event, Scope, TranscriptEntry, ValidationError};
+use callscope_query::SearchRequest;
 
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -43,6 +46,17 @@ pub struct Written {
     pub call: Call,
     /// Whether the call did not exist before.
     pub created: bool,
+}
+
+/// What a search found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchResult {
+    /// The page of calls, in the requested order.
+    pub calls: Vec<Call>,
+    /// Calls matching the query, over all pages.
+    pub total: u64,
+    /// Elasticsearch-shaped answers of the requested aggregations.
+    pub aggregations: Option<serde_json::Value>,
 }
 
 /// The storage backend.
@@ -117,4 +131,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Number of keys ever created, revoked ones included; zero means a fresh store.
     async fn count_keys(&self) -> Result<u64>;
+
+    // ---- search ------------------------------------------------------------------------
+
+    /// Runs a validated search for one organization. Results reflect writes up to about a
+    /// second old; call `refresh` first to include every write acknowledged so far.
+    async fn search(&self, organization_id: &str, request: &SearchRequest) -> Result<SearchResult>;
+
+    /// Returns once every write acknowledged before the call is visible to `search`.
+    async fn refresh(&self) -> Result<()>;
 }

@@ -6,12 +6,16 @@
 //! micro-USD; times are RFC 3339 with milliseconds.
 
 use crate::error::ApiError;
+use crate::params::{invalid, non_empty, parse_number, parse_time};
 use callscope_model::{
     Agent, Call, CallKind, CallStatus, Channel, CostItem, Direction, DisconnectionReason, Event,
-    EventDraft, Flow, LatencyStats, Metrics, Object, Role, Sentiment, TimeBound, Timestamp,
-    TranscriptEntry,
+    EventDraft, Flow, LatencyStats, Metrics, Object, Role, Sentiment, Timestamp, TranscriptEntry,
 };
-use callscope_store::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
+use callscope_query::{
+    Aggregations, BoolQuery, Operator, Query, RangeBounds, Scalar, SearchRequest, SortKey, Surface,
+    parse_aggs, parse_fields, parse_query, parse_sort_json, project, resolve,
+};
+use callscope_store::{CallPage, Cursor, ListCalls, Paging, SearchResult, SortField, SortOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
@@ -378,7 +382,7 @@ impl<'a> EventsView<'a> {
 /// Body of `POST /v1/calls/search`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SearchRequest {
+pub struct BatchRequest {
     pub call_ids: Vec<String>,
 }
 
@@ -416,6 +420,8 @@ pub struct ListParams {
     /// `field` or `field:asc|desc`.
     sort: Option<String>,
     cursor: Option<String>,
+    /// Full-text search over every transcript line; switches the list to the search index.
+    q: Option<String>,
 }
 
 /// A parsed list request with the paging figures the answer echoes.
@@ -424,14 +430,8 @@ pub struct ListRequest {
     pub query: ListCalls,
     pub page: Option<u64>,
     pub limit: u32,
-}
-
-fn invalid(parameter: &str, message: impl std::fmt::Display) -> ApiError {
-    ApiError::InvalidParameter(format!("{parameter}: {message}"))
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|text| !text.trim().is_empty())
+    /// Set when `q` asks for full-text search: the same list as a search of the index.
+    pub search: Option<SearchRequest>,
 }
 
 fn parse_list<T: std::str::FromStr>(
@@ -446,37 +446,6 @@ where
         .flat_map(|text| text.split(','))
         .map(|part| part.trim().parse().map_err(|e| invalid(parameter, e)))
         .collect()
-}
-
-fn parse_number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
-    parameter: &str,
-    value: Option<String>,
-    range: std::ops::RangeInclusive<T>,
-) -> Result<Option<T>, ApiError> {
-    let Some(text) = non_empty(value) else {
-        return Ok(None);
-    };
-    let number: T = text
-        .trim()
-        .parse()
-        .map_err(|_| invalid(parameter, format!("`{text}` is not a whole number")))?;
-    if !range.contains(&number) {
-        return Err(invalid(
-            parameter,
-            format!(
-                "{number} is out of range ({} to {})",
-                range.start(),
-                range.end()
-            ),
-        ));
-    }
-    Ok(Some(number))
-}
-
-fn parse_time(parameter: &str, value: Option<String>) -> Result<Option<TimeBound>, ApiError> {
-    non_empty(value)
-        .map(|text| TimeBound::parse(&text).map_err(|e| invalid(parameter, e)))
-        .transpose()
 }
 
 fn parse_sort(value: Option<String>) -> Result<(SortField, SortOrder), ApiError> {
@@ -530,6 +499,7 @@ impl ListParams {
             Paging::Offset { offset, limit } => Some(offset / u64::from(limit) + 1),
             Paging::After { .. } => None,
         };
+        let text = non_empty(self.q);
         let query = ListCalls {
             agent_id: non_empty(self.agent_id),
             campaign_id: non_empty(self.campaign_id),
@@ -542,7 +512,236 @@ impl ListParams {
             order,
             paging,
         };
-        Ok(ListRequest { query, page, limit })
+        let search = text.map(|text| list_as_search(&query, text)).transpose()?;
+        Ok(ListRequest {
+            query,
+            page,
+            limit,
+            search,
+        })
+    }
+}
+
+/// A list with `q` as a search: the filters become exact clauses beside a `match` on the
+/// transcript. Substring `search` and cursors have no index equivalent and are refused.
+fn list_as_search(list: &ListCalls, text: String) -> Result<SearchRequest, ApiError> {
+    if list.search.is_some() {
+        return Err(invalid(
+            "search",
+            "cannot be combined with `q`; use POST /v1/calls/query",
+        ));
+    }
+    let Paging::Offset { offset, limit } = list.paging else {
+        return Err(invalid(
+            "cursor",
+            "cannot be combined with `q`; page with `page`",
+        ));
+    };
+    let field = |name: &str| resolve(Surface::Native, name).map_err(ApiError::from);
+    let term = |name: &str, value: &str| -> Result<Query, ApiError> {
+        Ok(Query::Term {
+            field: field(name)?,
+            value: Scalar::Str(value.to_owned()),
+        })
+    };
+    let terms = |name: &str, values: Vec<&str>| -> Result<Query, ApiError> {
+        let values = values
+            .into_iter()
+            .map(|v| Scalar::Str(v.to_owned()))
+            .collect();
+        Ok(Query::Terms {
+            field: field(name)?,
+            values,
+        })
+    };
+    let mut filter = Vec::new();
+    if let Some(agent) = &list.agent_id {
+        filter.push(term("agent.id", agent)?);
+    }
+    if let Some(campaign) = &list.campaign_id {
+        filter.push(term("campaign_id", campaign)?);
+    }
+    if !list.statuses.is_empty() {
+        filter.push(terms(
+            "status",
+            list.statuses.iter().map(|s| s.as_str()).collect(),
+        )?);
+    }
+    if !list.kinds.is_empty() {
+        filter.push(terms(
+            "kind",
+            list.kinds.iter().map(|k| k.as_str()).collect(),
+        )?);
+    }
+    if list.created_from.is_some() || list.created_before.is_some() {
+        let range = RangeBounds {
+            gte: list.created_from.map(Scalar::Date),
+            lt: list.created_before.map(Scalar::Date),
+            ..RangeBounds::default()
+        };
+        filter.push(Query::Range {
+            field: field("created_at")?,
+            range,
+        });
+    }
+    let must = vec![Query::Match {
+        field: field("transcript.text")?,
+        text,
+        operator: Operator::Or,
+    }];
+    Ok(SearchRequest {
+        query: Query::Bool(BoolQuery {
+            must,
+            filter,
+            ..BoolQuery::default()
+        }),
+        sort: vec![SortKey {
+            field: field(list.sort.name())?,
+            descending: list.order == SortOrder::Desc,
+        }],
+        offset,
+        limit,
+        search_after: None,
+        aggs: Aggregations::new(),
+    })
+}
+
+/// Most calls one query may return.
+pub const MAX_SIZE: u32 = 1000;
+
+/// Body of `POST /v1/calls/query`: Elasticsearch's search body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryBody {
+    #[serde(default)]
+    query: Option<Value>,
+    #[serde(default)]
+    sort: Option<Value>,
+    #[serde(default, alias = "_source")]
+    fields: Option<Value>,
+    #[serde(default)]
+    size: Option<u32>,
+    #[serde(default)]
+    from: Option<u64>,
+    #[serde(default)]
+    search_after: Option<Value>,
+    #[serde(default, alias = "aggregations")]
+    aggs: Option<Value>,
+    /// Accepted for Elasticsearch clients (a bool or a number); totals are always exact here.
+    #[serde(default)]
+    track_total_hits: Option<Value>,
+}
+
+/// A parsed query body: the search and the projection of its answer.
+#[derive(Debug)]
+pub struct QueryRequest {
+    pub search: SearchRequest,
+    pub fields: Vec<String>,
+}
+
+impl QueryBody {
+    /// Parses every part against the native catalogue.
+    pub fn into_request(self) -> Result<QueryRequest, ApiError> {
+        let size = self.size.unwrap_or(DEFAULT_LIMIT);
+        if size > MAX_SIZE {
+            return Err(invalid("size", format!("{size} is more than {MAX_SIZE}")));
+        }
+        if let Some(track) = self
+            .track_total_hits
+            .as_ref()
+            .filter(|v| !(v.is_boolean() || v.is_u64()))
+        {
+            return Err(invalid(
+                "track_total_hits",
+                format!("expected true, false or a number, got {track}"),
+            ));
+        }
+        if self.search_after.is_some() {
+            return Err(invalid(
+                "search_after",
+                "is not supported yet; page with from and size (up to 100,000 deep)",
+            ));
+        }
+        let query = match &self.query {
+            Some(query) => parse_query(Surface::Native, query).map_err(|e| invalid("query", e))?,
+            None => Query::MatchAll,
+        };
+        let sort = match &self.sort {
+            Some(sort) => parse_sort_json(Surface::Native, sort).map_err(|e| invalid("sort", e))?,
+            None => Vec::new(),
+        };
+        let aggs = match &self.aggs {
+            Some(aggs) => parse_aggs(Surface::Native, aggs).map_err(|e| invalid("aggs", e))?,
+            None => Aggregations::new(),
+        };
+        let fields = match &self.fields {
+            Some(fields) => parse_fields(fields).map_err(|e| invalid("fields", e))?,
+            None => Vec::new(),
+        };
+        let search = SearchRequest {
+            query,
+            sort,
+            offset: self.from.unwrap_or(0),
+            limit: size,
+            search_after: None,
+            aggs,
+        };
+        Ok(QueryRequest { search, fields })
+    }
+}
+
+/// The answer of `POST /v1/calls/query`.
+#[derive(Debug, Serialize)]
+pub struct QueryView {
+    total: u64,
+    from: u64,
+    size: u32,
+    calls: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aggregations: Option<Value>,
+}
+
+impl QueryView {
+    pub fn new(result: &SearchResult, request: &QueryRequest) -> Self {
+        let calls = result
+            .calls
+            .iter()
+            .map(|call| {
+                project(
+                    &serde_json::to_value(CallView::new(call)).unwrap_or_default(),
+                    &request.fields,
+                )
+            })
+            .collect();
+        Self {
+            total: result.total,
+            from: request.search.offset,
+            size: request.search.limit,
+            calls,
+            aggregations: result.aggregations.clone(),
+        }
+    }
+}
+
+/// Query string of every write: `refresh=wait_for` (or `true`) answers only once the write
+/// is searchable, for scripts and tests that search right after writing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteParams {
+    refresh: Option<String>,
+}
+
+impl WriteParams {
+    /// Whether the answer must wait for the index.
+    pub fn wait_for_index(&self) -> Result<bool, ApiError> {
+        match self.refresh.as_deref() {
+            None | Some("false") => Ok(false),
+            Some("wait_for" | "true") => Ok(true),
+            Some(other) => Err(invalid(
+                "refresh",
+                format!("`{other}` is not one of wait_for, true, false"),
+            )),
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! Handlers of the native surface: each parses its input, asks the store, renders the answer.
 
 use super::dto::{
-    CallView, CallsView, EventsAppend, EventsView, ListParams, ListView, MAX_BATCH_IDS,
-    SearchRequest, TranscriptAppend, TranscriptView,
+    BatchRequest, CallView, CallsView, EventsAppend, EventsView, ListParams, ListView,
+    MAX_BATCH_IDS, QueryBody, QueryView, TranscriptAppend, TranscriptView, WriteParams,
 };
 use crate::AppState;
 use crate::error::ApiError;
@@ -14,12 +14,20 @@ use axum::response::{IntoResponse, Response};
 use callscope_model::{
     Call, Scope, Timestamp, WriteContext, call_from_json, merge_patch, new_id, validate_id,
 };
-use callscope_store::{CallBuilder, WriteMode};
+use callscope_store::{CallBuilder, CallPage, WriteMode};
 use serde_json::Value;
 
 /// Renders a call with the given status.
 fn call_response(status: StatusCode, call: &Call) -> Response {
     (status, Json(CallView::new(call))).into_response()
+}
+
+/// Waits for the index when the write asked for `refresh=wait_for`.
+async fn settle(state: &AppState, params: &WriteParams) -> Result<(), ApiError> {
+    if params.wait_for_index()? {
+        state.store.refresh().await?;
+    }
+    Ok(())
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -45,9 +53,11 @@ fn from_body(organization: &str, id: &str, body: Value) -> CallBuilder {
 pub async fn create_call(
     State(state): State<AppState>,
     caller: Caller,
+    QueryParams(params): QueryParams<WriteParams>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
+    params.wait_for_index()?;
     let id = match body.get("id") {
         Some(Value::String(id)) => id.clone(),
         Some(other) => {
@@ -63,6 +73,7 @@ pub async fn create_call(
         .store
         .write_call(caller.organization(), &id, WriteMode::Create, builder)
         .await?;
+    settle(&state, &params).await?;
     Ok(call_response(StatusCode::CREATED, &written.call))
 }
 
@@ -71,15 +82,18 @@ pub async fn put_call(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    QueryParams(params): QueryParams<WriteParams>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
+    params.wait_for_index()?;
     validate_id("id", &id)?;
     let builder = from_body(caller.organization(), &id, body);
     let written = state
         .store
         .write_call(caller.organization(), &id, WriteMode::Upsert, builder)
         .await?;
+    settle(&state, &params).await?;
     let status = if written.created {
         StatusCode::CREATED
     } else {
@@ -93,9 +107,11 @@ pub async fn patch_call(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    QueryParams(params): QueryParams<WriteParams>,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
+    params.wait_for_index()?;
     if !patch.is_object() {
         return Err(ApiError::InvalidParameter(
             "body: a merge patch must be a JSON object".into(),
@@ -120,6 +136,7 @@ pub async fn patch_call(
         .store
         .write_call(caller.organization(), &id, WriteMode::Update, builder)
         .await?;
+    settle(&state, &params).await?;
     Ok(call_response(StatusCode::OK, &written.call))
 }
 
@@ -142,10 +159,13 @@ pub async fn get_call(
 pub async fn delete_call(
     State(state): State<AppState>,
     caller: Caller,
+    QueryParams(params): QueryParams<WriteParams>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Write)?;
+    params.wait_for_index()?;
     if state.store.delete_call(caller.organization(), &id).await? {
+        settle(&state, &params).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(&id))
@@ -160,10 +180,22 @@ pub async fn list_calls(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let request = params.into_request()?;
-    let page = state
-        .store
-        .list_calls(caller.organization(), &request.query)
-        .await?;
+    let page = match &request.search {
+        Some(search) => {
+            let found = state.store.search(caller.organization(), search).await?;
+            CallPage {
+                calls: found.calls,
+                total: found.total,
+                next_cursor: None,
+            }
+        }
+        None => {
+            state
+                .store
+                .list_calls(caller.organization(), &request.query)
+                .await?
+        }
+    };
     Ok(Json(ListView::new(&page, request.page, request.limit)).into_response())
 }
 
@@ -171,7 +203,7 @@ pub async fn list_calls(
 pub async fn search_calls(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(request): JsonBody<SearchRequest>,
+    JsonBody(request): JsonBody<BatchRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     if request.call_ids.len() > MAX_BATCH_IDS {
@@ -192,9 +224,11 @@ pub async fn append_transcript(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    QueryParams(params): QueryParams<WriteParams>,
     JsonBody(request): JsonBody<TranscriptAppend>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
+    params.wait_for_index()?;
     if request.entries.is_empty() {
         return Err(ApiError::InvalidParameter(
             "entries: must hold at least one entry".into(),
@@ -204,6 +238,7 @@ pub async fn append_transcript(
         .store
         .append_transcript(caller.organization(), &id, request.entries)
         .await?;
+    settle(&state, &params).await?;
     Ok(Json(TranscriptView::new(call.started_at, &call.transcript)).into_response())
 }
 
@@ -249,4 +284,26 @@ pub async fn list_events(
         .await?
         .ok_or_else(|| not_found(&id))?;
     Ok(Json(EventsView::new(caller.organization(), &id, &events)).into_response())
+}
+
+/// `POST /v1/calls/query`: the full query language, with sort, projection, paging and
+/// aggregations.
+pub async fn query_calls(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<QueryBody>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let request = body.into_request()?;
+    let result = state
+        .store
+        .search(caller.organization(), &request.search)
+        .await?;
+    Ok(Json(QueryView::new(&result, &request)).into_response())
+}
+
+/// `GET /v1/fields`: the searchable fields under their `/v1` names.
+pub async fn list_fields(caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    Ok(Json(serde_json::json!({ "fields": callscope_query::catalogue() })).into_response())
 }

@@ -18,6 +18,8 @@ pub fn router() -> Router<AppState> {
             post(handlers::create_call).get(handlers::list_calls),
         )
         .route("/calls/search", post(handlers::search_calls))
+        .route("/calls/query", post(handlers::query_calls))
+        .route("/fields", get(handlers::list_fields))
         .route(
             "/calls/{id}",
             get(handlers::get_call)

@@ -30,6 +30,7 @@ async fn harness(scopes: &[Scope]) -> Harness {
         store: Arc::new(store),
         config: Arc::new(ServerConfig {
             max_body_bytes: 64 * 1024,
+            ..ServerConfig::default()
         }),
     };
     Harness {

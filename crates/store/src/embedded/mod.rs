@@ -12,23 +12,32 @@
 //! acknowledged write survives power loss; with [`Durability::Normal`] it survives a crash
 //! or kill of the process but the last commits may be lost on power loss.
 
+mod follower;
 mod schema;
 mod sql;
 
+use crate::index::SearchIndex;
 use crate::{
-    CallBuilder, CallPage, KeyInfo, ListCalls, NewKey, Principal, Result, Store, StoreError,
-    WriteMode, Written,
+    CallBuilder, CallPage, KeyInfo, ListCalls, NewKey, Principal, Result, SearchResult, Store,
+    StoreError, WriteMode, Written,
 };
 use async_trait::async_trait;
 use callscope_model::{Call, Event, Scope, TranscriptEntry};
+use callscope_query::SearchRequest;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use tokio::sync::oneshot;
+use std::thread::JoinHandle;
+use tokio::sync::{oneshot, watch};
 
 /// File name of the database inside the data directory.
 const DATABASE_FILE: &str = "callscope.db";
+/// Folder of the search index inside the data directory.
+pub const INDEX_DIR: &str = "index";
+/// Memory the index writer may buffer before it flushes a segment.
+const INDEX_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 256;
 /// Idle read connections kept open.
@@ -58,23 +67,84 @@ type Completion = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 /// A unit of work for the writer thread.
 type Job = Box<dyn FnOnce(&mut Transaction<'_>) -> Completion + Send>;
 
+/// What this process does with the search index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IndexMode {
+    /// Own the index writer and keep the index in step with every write (the server; one
+    /// process per data directory).
+    #[default]
+    Maintain,
+    /// Search a committed index that another process maintains (`callscope search`).
+    Read,
+    /// No search (key management, bulk writes from the command line): whoever maintains the
+    /// index picks the writes up from the change log.
+    Off,
+}
+
+/// How to open the embedded store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    pub durability: Durability,
+    pub index: IndexMode,
+}
+
 /// The SQLite-backed store.
 #[derive(Clone, Debug)]
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     path: PathBuf,
     jobs: mpsc::Sender<Job>,
     readers: Mutex<Vec<Connection>>,
+    index: Option<Arc<SearchIndex>>,
+    /// The change-log sequence the committed index includes.
+    indexed: watch::Receiver<i64>,
+    /// Wakes the follower (the writer holds a clone and wakes it after each commit).
+    wake: mpsc::SyncSender<()>,
+    stop: Arc<AtomicBool>,
+    follower: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inner {
+    /// Lets the follower index what is committed, commit the index and release its lock, so
+    /// the directory can be reopened at once.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.wake.try_send(());
+        let follower = self.follower.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(follower) = follower {
+            let _ = follower.join();
+        }
+    }
 }
 
 impl EmbeddedStore {
-    /// Opens (creating if needed) the store in `data_dir`, migrates its schema and starts its
-    /// writer thread.
+    /// Opens the store in `data_dir` maintaining its search index: what a server does.
     pub fn open(data_dir: &Path, durability: Durability) -> Result<Self> {
+        Self::open_with(
+            data_dir,
+            StoreOptions {
+                durability,
+                index: IndexMode::Maintain,
+            },
+        )
+    }
+
+    /// Opens (creating if needed) the store in `data_dir`, migrates its schema, opens the
+    /// search index beside it as `options.index` says, and starts the writer thread (and the
+    /// follower thread when maintaining the index).
+    pub fn open_with(data_dir: &Path, options: StoreOptions) -> Result<Self> {
+        let durability = options.durability;
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Internal(format!(
                 "cannot create data directory {}: {e}",
@@ -87,16 +157,53 @@ impl EmbeddedStore {
         writer.pragma_update(None, "synchronous", durability.pragma())?;
         configure(&writer)?;
         schema::migrate(&mut writer)?;
+        let index_dir = data_dir.join(INDEX_DIR);
+        let index = match options.index {
+            IndexMode::Maintain => Some(Arc::new(SearchIndex::open(
+                &index_dir,
+                Some(INDEX_MEMORY_BYTES),
+            )?)),
+            IndexMode::Read => Some(Arc::new(SearchIndex::open(&index_dir, None)?)),
+            IndexMode::Off => None,
+        };
+        let (wake, woken) = mpsc::sync_channel(1);
+        let (indexed_sender, indexed) = watch::channel(0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let follower = match (&index, options.index) {
+            (Some(index), IndexMode::Maintain) => {
+                let follower = follower::Follower {
+                    database: path.clone(),
+                    index: Arc::clone(index),
+                    wake: woken,
+                    indexed: indexed_sender,
+                    stop: Arc::clone(&stop),
+                };
+                let thread = std::thread::Builder::new()
+                    .name("callscope-index-follower".into())
+                    .spawn(move || follower.run())
+                    .map_err(|e| {
+                        StoreError::Internal(format!("cannot start the index follower: {e}"))
+                    })?;
+                Some(thread)
+            }
+            _ => None,
+        };
         let (jobs, queue) = mpsc::channel::<Job>();
+        let writer_wake = wake.clone();
         std::thread::Builder::new()
             .name("callscope-sqlite-writer".into())
-            .spawn(move || run_writer(writer, &queue))
+            .spawn(move || run_writer(writer, &queue, &writer_wake))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 jobs,
                 readers: Mutex::new(Vec::new()),
+                index,
+                indexed,
+                wake,
+                stop,
+                follower: Mutex::new(follower),
             }),
         })
     }
@@ -189,7 +296,11 @@ fn run_in_savepoint<T>(
 }
 
 /// The writer thread: batches waiting jobs into one transaction until the channel closes.
-fn run_writer(mut connection: Connection, queue: &mpsc::Receiver<Job>) {
+fn run_writer(
+    mut connection: Connection,
+    queue: &mpsc::Receiver<Job>,
+    wake: &mpsc::SyncSender<()>,
+) {
     while let Ok(first) = queue.recv() {
         let mut transaction = match connection.transaction() {
             Ok(transaction) => transaction,
@@ -208,6 +319,10 @@ fn run_writer(mut connection: Connection, queue: &mpsc::Receiver<Job>) {
             tracing::error!(%error, "write transaction failed to commit");
             error.to_string()
         });
+        if committed.is_ok() {
+            // A full channel means a wake-up is already pending; nothing is lost.
+            let _ = wake.try_send(());
+        }
         for completion in completions {
             completion(committed.clone());
         }
@@ -312,5 +427,44 @@ impl Store for EmbeddedStore {
 
     async fn count_keys(&self) -> Result<u64> {
         self.read(sql::count_keys).await
+    }
+
+    async fn search(&self, organization_id: &str, request: &SearchRequest) -> Result<SearchResult> {
+        let index = self.inner.index.clone().ok_or_else(|| {
+            StoreError::Internal("this process opened the store without its search index".into())
+        })?;
+        let (org, request) = (organization_id.to_owned(), request.clone());
+        let answer = tokio::task::spawn_blocking(move || index.search(&org, &request))
+            .await
+            .map_err(|e| StoreError::Internal(format!("search task failed: {e}")))??;
+        // A call deleted between the index's answer and this read is simply left out.
+        let calls = self.get_calls(organization_id, &answer.ids).await?;
+        Ok(SearchResult {
+            calls,
+            total: answer.total,
+            aggregations: answer.aggregations,
+        })
+    }
+
+    async fn refresh(&self) -> Result<()> {
+        let maintained = self
+            .inner
+            .follower
+            .lock()
+            .map(|slot| slot.is_some())
+            .unwrap_or(false);
+        if !maintained {
+            return Err(StoreError::Internal(
+                "this process does not maintain the search index".into(),
+            ));
+        }
+        let target = self.read(sql::last_change).await?;
+        let _ = self.inner.wake.try_send(());
+        let mut indexed = self.inner.indexed.clone();
+        indexed
+            .wait_for(|sequence| *sequence >= target)
+            .await
+            .map_err(|_| StoreError::Internal("the index follower has stopped".into()))?;
+        Ok(())
     }
 }

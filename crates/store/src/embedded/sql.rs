@@ -598,3 +598,43 @@ pub(super) fn count_keys(connection: &Connection) -> Result<u64> {
     let count: i64 = connection.query_row("SELECT count(*) FROM api_keys", [], |row| row.get(0))?;
     Ok(u64::try_from(count).unwrap_or_default())
 }
+
+// ---- change log ----------------------------------------------------------------------------
+
+/// One entry of the change log.
+#[derive(Debug)]
+pub(super) struct Change {
+    pub sequence: i64,
+    pub organization_id: String,
+    pub call_id: String,
+    pub deleted: bool,
+}
+
+pub(super) fn changes_after(
+    connection: &Connection,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<Change>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT seq, organization_id, call_id, op FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(params![after, limit], |row| {
+        Ok(Change {
+            sequence: row.get(0)?,
+            organization_id: row.get(1)?,
+            call_id: row.get(2)?,
+            deleted: row.get::<_, String>(3)? == "delete",
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The sequence number of the newest change (0 for an empty log).
+pub(super) fn last_change(connection: &Connection) -> Result<i64> {
+    Ok(
+        connection.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |row| {
+            row.get(0)
+        })?,
+    )
+}

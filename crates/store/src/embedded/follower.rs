@@ -1,0 +1,142 @@
+//! The index follower: one thread that replays the `changes` log into the search index.
+//!
+//! It starts from the sequence number the last index commit recorded, so whatever SQLite
+//! committed before a crash is indexed on the next start. It wakes when the writer commits
+//! (and every half second, to see writes by other processes on the same data directory),
+//! applies changes in batches, and commits the index when it has caught up or at least once a
+//! second while writes keep coming. Each commit's sequence is published for
+//! `Store::refresh`.
+
+use super::{open_reader, sql};
+use crate::Result;
+use crate::index::SearchIndex;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Changes read per batch.
+const BATCH: usize = 2_000;
+/// Longest a follower waits for a wake-up before looking at the log anyway.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Longest applied changes stay invisible while writes keep coming.
+const MAX_COMMIT_DELAY: Duration = Duration::from_secs(1);
+
+pub(super) struct Follower {
+    pub database: PathBuf,
+    pub index: Arc<SearchIndex>,
+    pub wake: mpsc::Receiver<()>,
+    pub indexed: watch::Sender<i64>,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// What one batch of the log asks for.
+struct Batch {
+    last: i64,
+    upserts: Vec<(String, String)>,
+    deletes: Vec<(String, String)>,
+    full: bool,
+}
+
+impl Follower {
+    pub(super) fn run(self) {
+        let mut indexed = match self.index.indexed_sequence() {
+            Ok(sequence) => sequence,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the index's position; search will not follow writes");
+                return;
+            }
+        };
+        self.indexed.send_replace(indexed);
+        let mut applied = indexed;
+        let mut last_commit = Instant::now();
+        loop {
+            let stopping = self.stop.load(Ordering::Acquire);
+            match self.step(applied) {
+                Ok(Some(batch)) => {
+                    applied = batch.last;
+                    let due = !batch.full || last_commit.elapsed() >= MAX_COMMIT_DELAY;
+                    if due && self.commit(applied) {
+                        indexed = applied;
+                        last_commit = Instant::now();
+                    }
+                    continue;
+                }
+                Ok(None) => {
+                    if applied > indexed && self.commit(applied) {
+                        indexed = applied;
+                        last_commit = Instant::now();
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "index follower failed; retrying");
+                    std::thread::sleep(IDLE_POLL);
+                }
+            }
+            if stopping {
+                break;
+            }
+            if let Err(mpsc::RecvTimeoutError::Disconnected) = self.wake.recv_timeout(IDLE_POLL) {
+                // The writer is gone: one last look at the log, then stop.
+                self.stop.store(true, Ordering::Release);
+            }
+        }
+        tracing::debug!(indexed, "index follower stopped");
+    }
+
+    fn commit(&self, sequence: i64) -> bool {
+        match self.index.commit(sequence) {
+            Ok(()) => {
+                self.indexed.send_replace(sequence);
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "index commit failed; retrying");
+                false
+            }
+        }
+    }
+
+    /// Reads and applies the next batch after `applied`; `None` when the log has no more.
+    fn step(&self, applied: i64) -> Result<Option<Batch>> {
+        let connection = open_reader(&self.database)?;
+        let snapshot = connection.unchecked_transaction()?;
+        let changes = sql::changes_after(&snapshot, applied, BATCH)?;
+        let Some(last) = changes.last().map(|change| change.sequence) else {
+            return Ok(None);
+        };
+        // Only the last change of each call in the batch matters.
+        let mut latest: HashMap<(String, String), bool> = HashMap::new();
+        for change in &changes {
+            latest.insert(
+                (change.organization_id.clone(), change.call_id.clone()),
+                change.deleted,
+            );
+        }
+        let mut batch = Batch {
+            last,
+            upserts: Vec::new(),
+            deletes: Vec::new(),
+            full: changes.len() == BATCH,
+        };
+        for (key, deleted) in latest {
+            if deleted {
+                batch.deletes.push(key);
+            } else {
+                batch.upserts.push(key);
+            }
+        }
+        let mut calls = Vec::with_capacity(batch.upserts.len());
+        for (organization, id) in &batch.upserts {
+            match sql::get_call(&snapshot, organization, id)? {
+                Some(call) => calls.push(call),
+                // Deleted by a later change outside this batch: drop it now, the delete follows.
+                None => batch.deletes.push((organization.clone(), id.clone())),
+            }
+        }
+        self.index.apply(&calls, &batch.deletes)?;
+        Ok(Some(batch))
+    }
+}

@@ -1,0 +1,273 @@
+//! Aggregations: the query crate's `Aggregations` as tantivy's Elasticsearch-like request,
+//! and tantivy's answer reshaped into Elasticsearch's answer.
+//!
+//! Times are epoch milliseconds in the index, so a `date_histogram` with a fixed interval is
+//! a `histogram` whose keys get `key_as_string`. Calendar months have no fixed width; they
+//! become a `range` aggregation over month boundaries between the field's minimum and maximum
+//! (found by a first pass), answered in `date_histogram`'s shape.
+
+use callscope_model::Timestamp;
+use callscope_query::{Aggregation, AggregationKind, Aggregations, DateInterval};
+use chrono::{Datelike, TimeZone, Utc};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The smallest and largest value of each date field bucketed by calendar months.
+pub(crate) type MonthBounds = BTreeMap<String, (i64, i64)>;
+
+fn column(path: &str) -> String {
+    format!("kw.{path}")
+}
+
+/// Date fields that need a first pass for month bucketing.
+pub(crate) fn month_fields(aggs: &Aggregations) -> Vec<String> {
+    let mut fields = Vec::new();
+    for aggregation in aggs.values() {
+        if let AggregationKind::DateHistogram {
+            field,
+            interval: DateInterval::Months { .. },
+            ..
+        } = &aggregation.kind
+        {
+            fields.push(field.path.clone());
+        }
+        fields.extend(month_fields(&aggregation.aggs));
+    }
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
+/// The first pass: min and max of each month-bucketed field.
+pub(crate) fn bounds_request(fields: &[String]) -> Value {
+    let mut request = Map::new();
+    for (at, field) in fields.iter().enumerate() {
+        request.insert(format!("min{at}"), json!({"min": {"field": column(field)}}));
+        request.insert(format!("max{at}"), json!({"max": {"field": column(field)}}));
+    }
+    Value::Object(request)
+}
+
+/// Reads the first pass's answer.
+#[allow(clippy::cast_possible_truncation)] // epoch milliseconds fit i64 with room to spare
+pub(crate) fn bounds_from(fields: &[String], answer: &Value) -> MonthBounds {
+    fields
+        .iter()
+        .enumerate()
+        .filter_map(|(at, field)| {
+            let min = answer[format!("min{at}")]["value"].as_f64()?;
+            let max = answer[format!("max{at}")]["value"].as_f64()?;
+            Some((field.clone(), (min as i64, max as i64)))
+        })
+        .collect()
+}
+
+/// The first instant of each `count`-month bucket covering `min..=max`, and the end.
+fn month_edges(min: i64, max: i64, count: u32) -> Vec<i64> {
+    let Some(start) = Utc.timestamp_millis_opt(min).single() else {
+        return Vec::new();
+    };
+    let mut year = start.year();
+    let mut month = start.month0();
+    month -= month % count.max(1);
+    let mut edges = Vec::new();
+    while let Some(edge) = Utc.with_ymd_and_hms(year, month + 1, 1, 0, 0, 0).single() {
+        let edge = edge.timestamp_millis();
+        edges.push(edge);
+        if edge > max || edges.len() > 1200 {
+            break;
+        }
+        month += count.max(1);
+        year += i32::try_from(month / 12).unwrap_or(0);
+        month %= 12;
+    }
+    edges
+}
+
+fn rfc3339(ms: i64) -> String {
+    Timestamp::from_millis(ms)
+        .map(|at| at.to_rfc3339())
+        .unwrap_or_default()
+}
+
+/// Tantivy's request for `aggs`.
+pub(crate) fn to_request(aggs: &Aggregations, bounds: &MonthBounds) -> Value {
+    Value::Object(
+        aggs.iter()
+            .map(|(name, aggregation)| (name.clone(), one_request(aggregation, bounds)))
+            .collect(),
+    )
+}
+
+#[allow(clippy::cast_precision_loss)] // bucket widths in ms are far below 2^53
+fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
+    let body = match &aggregation.kind {
+        AggregationKind::Terms { field, size } => {
+            json!({"terms": {"field": column(&field.path), "size": size}})
+        }
+        AggregationKind::Histogram {
+            field,
+            interval,
+            min_doc_count,
+        } => json!({"histogram": {
+            "field": column(&field.path), "interval": interval, "min_doc_count": min_doc_count,
+        }}),
+        AggregationKind::DateHistogram {
+            field,
+            interval: DateInterval::Fixed { millis },
+            min_doc_count,
+        } => {
+            json!({"histogram": {
+                "field": column(&field.path), "interval": *millis as f64, "min_doc_count": min_doc_count,
+            }})
+        }
+        AggregationKind::DateHistogram {
+            field,
+            interval: DateInterval::Months { count },
+            ..
+        } => {
+            let edges = bounds
+                .get(&field.path)
+                .map(|(min, max)| month_edges(*min, *max, *count))
+                .unwrap_or_default();
+            let ranges: Vec<Value> = edges
+                .windows(2)
+                .map(|pair| json!({"key": rfc3339(pair[0]), "from": pair[0] as f64, "to": pair[1] as f64}))
+                .collect();
+            json!({"range": {"field": column(&field.path), "ranges": ranges}})
+        }
+        AggregationKind::Range { field, ranges } => {
+            let ranges: Vec<Value> = ranges
+                .iter()
+                .map(|bucket| {
+                    let mut range = Map::new();
+                    if let Some(key) = &bucket.key {
+                        range.insert("key".into(), json!(key));
+                    }
+                    if let Some(from) = bucket.from {
+                        range.insert("from".into(), json!(from));
+                    }
+                    if let Some(to) = bucket.to {
+                        range.insert("to".into(), json!(to));
+                    }
+                    Value::Object(range)
+                })
+                .collect();
+            json!({"range": {"field": column(&field.path), "ranges": ranges}})
+        }
+        AggregationKind::Avg { field } => json!({"avg": {"field": column(&field.path)}}),
+        AggregationKind::Sum { field } => json!({"sum": {"field": column(&field.path)}}),
+        AggregationKind::Min { field } => json!({"min": {"field": column(&field.path)}}),
+        AggregationKind::Max { field } => json!({"max": {"field": column(&field.path)}}),
+        AggregationKind::Stats { field } => json!({"stats": {"field": column(&field.path)}}),
+        AggregationKind::ValueCount { field } => {
+            json!({"value_count": {"field": column(&field.path)}})
+        }
+        AggregationKind::Cardinality { field } => {
+            json!({"cardinality": {"field": column(&field.path)}})
+        }
+        AggregationKind::Percentiles { field, percents } => {
+            json!({"percentiles": {"field": column(&field.path), "percents": percents}})
+        }
+    };
+    let mut body = body;
+    if !aggregation.aggs.is_empty() {
+        body["aggs"] = to_request(&aggregation.aggs, bounds);
+    }
+    body
+}
+
+/// Reshapes tantivy's answer for `aggs` into Elasticsearch's.
+pub(crate) fn to_response(aggs: &Aggregations, mut answer: Value) -> Value {
+    for (name, aggregation) in aggs {
+        if let Some(result) = answer.get_mut(name) {
+            reshape(aggregation, result);
+        }
+    }
+    answer
+}
+
+#[allow(clippy::cast_possible_truncation)] // bucket keys are epoch milliseconds
+fn reshape(aggregation: &Aggregation, result: &mut Value) {
+    let date_keys = matches!(
+        aggregation.kind,
+        AggregationKind::DateHistogram {
+            interval: DateInterval::Fixed { .. },
+            ..
+        }
+    );
+    if let AggregationKind::DateHistogram {
+        interval: DateInterval::Months { .. },
+        min_doc_count,
+        ..
+    } = aggregation.kind
+    {
+        let buckets = result["buckets"].as_array().cloned().unwrap_or_default();
+        let reshaped: Vec<Value> = buckets
+            .into_iter()
+            .filter(|bucket| bucket["doc_count"].as_u64().unwrap_or(0) >= min_doc_count)
+            .map(|mut bucket| {
+                let from = bucket["from"].as_f64().unwrap_or_default() as i64;
+                if let Value::Object(fields) = &mut bucket {
+                    fields.remove("from");
+                    fields.remove("to");
+                    fields.remove("from_as_string");
+                    fields.remove("to_as_string");
+                    fields.insert("key".into(), json!(from));
+                    fields.insert("key_as_string".into(), json!(rfc3339(from)));
+                }
+                bucket
+            })
+            .collect();
+        *result = json!({"buckets": reshaped});
+    }
+    let Some(buckets) = result.get_mut("buckets").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for bucket in buckets {
+        if date_keys {
+            if let Some(key) = bucket["key"].as_f64() {
+                bucket["key"] = json!(key as i64);
+                bucket["key_as_string"] = json!(rfc3339(key as i64));
+            }
+        }
+        for (name, sub) in &aggregation.aggs {
+            if let Some(result) = bucket.get_mut(name) {
+                reshape(sub, result);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_edges_cover_the_range_on_calendar_boundaries() {
+        // 2026-01-15 to 2026-03-02, one-month buckets: Jan 1, Feb 1, Mar 1, Apr 1.
+        let jan15 = 1_768_435_200_000;
+        let mar02 = 1_772_409_600_000;
+        let edges: Vec<String> = month_edges(jan15, mar02, 1)
+            .into_iter()
+            .map(rfc3339)
+            .collect();
+        assert_eq!(
+            edges,
+            [
+                "2026-01-01T00:00:00.000Z",
+                "2026-02-01T00:00:00.000Z",
+                "2026-03-01T00:00:00.000Z",
+                "2026-04-01T00:00:00.000Z"
+            ]
+        );
+        let quarters: Vec<String> = month_edges(mar02, mar02, 3)
+            .into_iter()
+            .map(rfc3339)
+            .collect();
+        assert_eq!(
+            quarters,
+            ["2026-01-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z"]
+        );
+    }
+}

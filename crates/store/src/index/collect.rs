@@ -1,0 +1,360 @@
+//! The sorted top-k collector: orders matches by up to four sort keys (or by score), calls
+//! without a value last in either direction, ties broken by the call's key.
+//!
+//! Within a segment, keyword values are compared by their ordinal in the segment's
+//! dictionary, which orders exactly as the strings do, so only the survivors of a segment are
+//! turned into strings. A missing column in a segment (a field new or rare) is simply "no
+//! value", unlike tantivy's typed sort helpers, which fail the whole search then.
+
+use std::cmp::Ordering;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, ColumnType, StrColumn};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+/// Most sort keys one search may use.
+pub(crate) const MAX_SORT_KEYS: usize = 4;
+
+/// Column of the unique call key (`<organization>/<id>`).
+pub(crate) const KEY_FIELD: &str = "key";
+
+/// One sort key as the collector needs it.
+#[derive(Clone, Debug)]
+pub(crate) enum SortBy {
+    /// BM25 score of the query.
+    Score { descending: bool },
+    /// A fast column of the `kw` object (`kw.<path>`).
+    Column {
+        name: String,
+        keyword: bool,
+        descending: bool,
+    },
+}
+
+impl SortBy {
+    fn descending(&self) -> bool {
+        match self {
+            Self::Score { descending } | Self::Column { descending, .. } => *descending,
+        }
+    }
+}
+
+/// A sort value comparable across segments.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SortValue {
+    Missing,
+    Number(f64),
+    Text(String),
+}
+
+/// One ranked call: its sort values and its key.
+#[derive(Clone, Debug)]
+pub(crate) struct Hit {
+    pub values: Vec<SortValue>,
+    pub key: String,
+}
+
+/// Collects the best `offset + limit` matches in the order of `sort`.
+#[derive(Clone, Debug)]
+pub(crate) struct TopCollector {
+    pub sort: Vec<SortBy>,
+    pub keep: usize,
+}
+
+/// The id tie-break follows the direction of the last sort key.
+fn tie_break_descending(sort: &[SortBy]) -> bool {
+    sort.last().is_some_and(SortBy::descending)
+}
+
+fn ordered(ordering: Ordering, descending: bool) -> Ordering {
+    if descending {
+        ordering.reverse()
+    } else {
+        ordering
+    }
+}
+
+/// Compares two values of one key: missing values last in either direction.
+fn compare_values(a: &SortValue, b: &SortValue, descending: bool) -> Ordering {
+    match (a, b) {
+        (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
+        (SortValue::Missing, _) => Ordering::Greater,
+        (_, SortValue::Missing) => Ordering::Less,
+        (SortValue::Number(x), SortValue::Number(y)) => ordered(x.total_cmp(y), descending),
+        (SortValue::Text(x), SortValue::Text(y)) => ordered(x.cmp(y), descending),
+        // A dynamic field holding numbers in some calls and text in others: numbers first.
+        (SortValue::Number(_), SortValue::Text(_)) => Ordering::Less,
+        (SortValue::Text(_), SortValue::Number(_)) => Ordering::Greater,
+    }
+}
+
+pub(crate) fn compare_hits(a: &Hit, b: &Hit, sort: &[SortBy]) -> Ordering {
+    sort.iter()
+        .zip(a.values.iter().zip(&b.values))
+        .map(|(key, (x, y))| compare_values(x, y, key.descending()))
+        .find(|ordering| ordering.is_ne())
+        .unwrap_or_else(|| ordered(a.key.cmp(&b.key), tie_break_descending(sort)))
+}
+
+/// A value local to one segment: keyword values as dictionary ordinals.
+#[derive(Clone, Copy, Debug)]
+enum Local {
+    Missing,
+    Number(f64),
+    Ordinal(u64),
+}
+
+fn compare_local(a: Local, b: Local, descending: bool) -> Ordering {
+    match (a, b) {
+        (Local::Missing, Local::Missing) => Ordering::Equal,
+        (Local::Missing, _) => Ordering::Greater,
+        (_, Local::Missing) => Ordering::Less,
+        (Local::Number(x), Local::Number(y)) => ordered(x.total_cmp(&y), descending),
+        (Local::Ordinal(x), Local::Ordinal(y)) => ordered(x.cmp(&y), descending),
+        (Local::Number(_), Local::Ordinal(_)) => Ordering::Less,
+        (Local::Ordinal(_), Local::Number(_)) => Ordering::Greater,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    values: [Local; MAX_SORT_KEYS],
+    key_ordinal: u64,
+}
+
+/// How one key is read in one segment.
+enum SegmentColumn {
+    Score,
+    Numbers(Vec<(Column<u64>, ColumnType)>),
+    Keywords(Option<StrColumn>),
+}
+
+impl SegmentColumn {
+    fn open(by: &SortBy, segment: &SegmentReader) -> tantivy::Result<Self> {
+        Ok(match by {
+            SortBy::Score { .. } => Self::Score,
+            SortBy::Column {
+                name,
+                keyword: true,
+                ..
+            } => Self::Keywords(segment.fast_fields().str(name)?),
+            SortBy::Column {
+                name,
+                keyword: false,
+                ..
+            } => {
+                let numeric = [
+                    ColumnType::I64,
+                    ColumnType::U64,
+                    ColumnType::F64,
+                    ColumnType::Bool,
+                ];
+                Self::Numbers(
+                    segment
+                        .fast_fields()
+                        .u64_lenient_for_type_all(Some(&numeric), name)?,
+                )
+            }
+        })
+    }
+
+    fn read(&self, doc: DocId, score: Score) -> Local {
+        match self {
+            Self::Score => Local::Number(f64::from(score)),
+            Self::Keywords(column) => column
+                .as_ref()
+                .and_then(|column| column.term_ords(doc).next())
+                .map_or(Local::Missing, Local::Ordinal),
+            Self::Numbers(columns) => columns
+                .iter()
+                .find_map(|(column, kind)| {
+                    column
+                        .first(doc)
+                        .map(|raw| Local::Number(as_f64(raw, *kind)))
+                })
+                .unwrap_or(Local::Missing),
+        }
+    }
+}
+
+/// Undoes tantivy's order-preserving u64 mapping of a numeric column.
+#[allow(clippy::cast_precision_loss)] // sort keys tolerate f64's 53-bit precision
+fn as_f64(raw: u64, kind: ColumnType) -> f64 {
+    match kind {
+        ColumnType::I64 => tantivy::u64_to_i64(raw) as f64,
+        ColumnType::F64 => tantivy::u64_to_f64(raw),
+        _ => raw as f64,
+    }
+}
+
+pub(crate) struct TopSegmentCollector {
+    sort: Vec<SortBy>,
+    columns: Vec<SegmentColumn>,
+    keys: StrColumn,
+    keep: usize,
+    entries: Vec<Entry>,
+}
+
+impl TopSegmentCollector {
+    fn compare(&self, a: &Entry, b: &Entry) -> Ordering {
+        self.sort
+            .iter()
+            .enumerate()
+            .map(|(at, key)| compare_local(a.values[at], b.values[at], key.descending()))
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or_else(|| {
+                ordered(
+                    a.key_ordinal.cmp(&b.key_ordinal),
+                    tie_break_descending(&self.sort),
+                )
+            })
+    }
+
+    /// Keeps the best `keep` entries; run when the buffer doubles, so it costs O(n) overall.
+    fn shrink(&mut self) {
+        if self.keep == 0 {
+            self.entries.clear();
+            return;
+        }
+        if self.entries.len() > self.keep {
+            let mut entries = std::mem::take(&mut self.entries);
+            entries.select_nth_unstable_by(self.keep - 1, |a, b| self.compare(a, b));
+            entries.truncate(self.keep);
+            self.entries = entries;
+        }
+    }
+}
+
+impl SegmentCollector for TopSegmentCollector {
+    type Fruit = Vec<Hit>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let Some(key_ordinal) = self.keys.term_ords(doc).next() else {
+            return;
+        };
+        let mut values = [Local::Missing; MAX_SORT_KEYS];
+        for (slot, column) in values.iter_mut().zip(&self.columns) {
+            *slot = column.read(doc, score);
+        }
+        self.entries.push(Entry {
+            values,
+            key_ordinal,
+        });
+        if self.entries.len() >= (2 * self.keep).max(256) {
+            self.shrink();
+        }
+    }
+
+    fn harvest(mut self) -> Vec<Hit> {
+        self.shrink();
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.sort_by(|a, b| self.compare(a, b));
+        let text = |column: &StrColumn, ordinal: u64| {
+            let mut out = String::new();
+            match column.ord_to_str(ordinal, &mut out) {
+                Ok(true) => Some(out),
+                _ => None,
+            }
+        };
+        entries
+            .iter()
+            .filter_map(|entry| {
+                let values = self
+                    .columns
+                    .iter()
+                    .zip(entry.values)
+                    .map(|(column, local)| match (column, local) {
+                        (_, Local::Missing) => SortValue::Missing,
+                        (_, Local::Number(number)) => SortValue::Number(number),
+                        (SegmentColumn::Keywords(Some(column)), Local::Ordinal(ordinal)) => {
+                            text(column, ordinal).map_or(SortValue::Missing, SortValue::Text)
+                        }
+                        (_, Local::Ordinal(_)) => SortValue::Missing,
+                    })
+                    .collect();
+                Some(Hit {
+                    values,
+                    key: text(&self.keys, entry.key_ordinal)?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Collector for TopCollector {
+    type Fruit = Vec<Hit>;
+    type Child = TopSegmentCollector;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let columns = self
+            .sort
+            .iter()
+            .map(|by| SegmentColumn::open(by, segment))
+            .collect::<tantivy::Result<_>>()?;
+        let keys = segment.fast_fields().str(KEY_FIELD)?.ok_or_else(|| {
+            tantivy::TantivyError::SchemaError(format!(
+                "the index lacks the fast field `{KEY_FIELD}`"
+            ))
+        })?;
+        Ok(TopSegmentCollector {
+            sort: self.sort.clone(),
+            columns,
+            keys,
+            keep: self.keep,
+            entries: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.sort
+            .iter()
+            .any(|by| matches!(by, SortBy::Score { .. }))
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Hit>>) -> tantivy::Result<Vec<Hit>> {
+        let mut hits: Vec<Hit> = fruits.into_iter().flatten().collect();
+        hits.sort_by(|a, b| compare_hits(a, b, &self.sort));
+        hits.truncate(self.keep);
+        Ok(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(value: SortValue, key: &str) -> Hit {
+        Hit {
+            values: vec![value],
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn missing_values_come_last_in_both_directions_and_keys_break_ties() {
+        for descending in [false, true] {
+            let sort = [SortBy::Column {
+                name: "kw.x".into(),
+                keyword: false,
+                descending,
+            }];
+            let mut hits = [
+                hit(SortValue::Missing, "o/a"),
+                hit(SortValue::Number(2.0), "o/b"),
+                hit(SortValue::Number(1.0), "o/c"),
+                hit(SortValue::Number(2.0), "o/d"),
+            ];
+            hits.sort_by(|a, b| compare_hits(a, b, &sort));
+            let keys: Vec<_> = hits.iter().map(|h| h.key.as_str()).collect();
+            let expected = if descending {
+                ["o/d", "o/b", "o/c", "o/a"]
+            } else {
+                ["o/c", "o/b", "o/d", "o/a"]
+            };
+            assert_eq!(keys, expected, "descending: {descending}");
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Compiles the query AST into tantivy queries over the index document of `document.rs`.
+//!
+//! Exact clauses go to the `kw` object. Numbers and dates are compared through `[v, v]`
+//! ranges on the fast columns, because JSON numbers keep their own type in the inverted
+//! index (an i64 term misses a u64 or f64 one) while ranges coerce. Text clauses are analysed
+//! with the same tokenizer the `text` object was indexed with.
+
+use super::document::PRESENT;
+use crate::{Result, StoreError};
+use callscope_query::{BoolQuery, FieldKind, IndexField, Operator, Query, RangeBounds, Scalar};
+use std::ops::Bound;
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery,
+    Query as TantivyQuery, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+
+/// Compiles queries for one index.
+pub(crate) struct Compiler {
+    pub kw: Field,
+    pub text: Field,
+    pub analyzer: TextAnalyzer,
+}
+
+type Compiled = Box<dyn TantivyQuery>;
+
+fn invalid(message: String) -> StoreError {
+    StoreError::Invalid(callscope_model::ValidationError::new("query", message))
+}
+
+impl Compiler {
+    pub(crate) fn compile(&mut self, query: &Query) -> Result<Compiled> {
+        Ok(match query {
+            Query::MatchAll => Box::new(AllQuery),
+            Query::Bool(bool_query) => self.boolean(bool_query)?,
+            Query::Term { field, value } => self.term(field, value)?,
+            Query::Terms { field, values } => {
+                let clauses = values
+                    .iter()
+                    .map(|value| Ok((Occur::Should, self.term(field, value)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                Box::new(BooleanQuery::new(clauses))
+            }
+            Query::Match {
+                field,
+                text,
+                operator,
+            } => self.matching(field, text, *operator),
+            Query::MatchPhrase { field, text } => self.phrase(field, text),
+            Query::Range { field, range } => self.range(field, range)?,
+            Query::Exists { field } => self.exists(field),
+            Query::Prefix { field, prefix } => self.prefix(field, prefix),
+        })
+    }
+
+    fn boolean(&mut self, query: &BoolQuery) -> Result<Compiled> {
+        let mut clauses: Vec<(Occur, Compiled)> = Vec::new();
+        for clause in &query.must {
+            clauses.push((Occur::Must, self.compile(clause)?));
+        }
+        for clause in &query.filter {
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(self.compile(clause)?, 0.0)),
+            ));
+        }
+        if !query.should.is_empty() {
+            let should = query
+                .should
+                .iter()
+                .map(|clause| Ok((Occur::Should, self.compile(clause)?)))
+                .collect::<Result<Vec<_>>>()?;
+            // At least one `should` must match, also beside `must` (seed 001's semantics).
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
+        }
+        for clause in &query.must_not {
+            clauses.push((Occur::MustNot, self.compile(clause)?));
+        }
+        // A boolean query of only exclusions matches nothing in tantivy; exclude from all.
+        if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn kw_term(&self, path: &str) -> Term {
+        Term::from_field_json_path(self.kw, path, false)
+    }
+
+    fn text_term(&self, path: &str, token: &str) -> Term {
+        let mut term = Term::from_field_json_path(self.text, path, false);
+        term.append_type_and_str(token);
+        term
+    }
+
+    fn str_term(&self, path: &str, value: &str) -> Term {
+        let mut term = self.kw_term(path);
+        term.append_type_and_str(value);
+        term
+    }
+
+    /// A numeric or date bound as a term on the fast column.
+    fn number_term(&self, field: &IndexField, value: &Scalar) -> Result<Term> {
+        let mut term = self.kw_term(&field.path);
+        match value {
+            Scalar::I64(number) => term.append_type_and_fast_value(*number),
+            Scalar::F64(number) => term.append_type_and_fast_value(*number),
+            Scalar::Date(at) => term.append_type_and_fast_value(at.as_millis()),
+            other => {
+                return Err(invalid(format!(
+                    "`{}` needs a number, got {other:?}",
+                    field.path
+                )));
+            }
+        }
+        Ok(term)
+    }
+
+    fn term(&mut self, field: &IndexField, value: &Scalar) -> Result<Compiled> {
+        Ok(match (field.kind, value) {
+            (FieldKind::Text, Scalar::Str(text)) => self.phrase(field, text),
+            (_, Scalar::I64(_) | Scalar::F64(_) | Scalar::Date(_)) => {
+                let term = self.number_term(field, value)?;
+                Box::new(RangeQuery::new(
+                    Bound::Included(term.clone()),
+                    Bound::Included(term),
+                ))
+            }
+            (_, Scalar::Bool(flag)) => {
+                let mut term = self.kw_term(&field.path);
+                term.append_type_and_fast_value(*flag);
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+            }
+            (_, Scalar::Str(text)) => Box::new(TermQuery::new(
+                self.str_term(&field.path, text),
+                IndexRecordOption::Basic,
+            )),
+        })
+    }
+
+    fn tokens(&mut self, text: &str) -> Vec<String> {
+        let mut stream = self.analyzer.token_stream(text);
+        let mut tokens = Vec::new();
+        while stream.advance() {
+            tokens.push(stream.token().text.clone());
+        }
+        tokens
+    }
+
+    fn matching(&mut self, field: &IndexField, text: &str, operator: Operator) -> Compiled {
+        let occur = if operator == Operator::And {
+            Occur::Must
+        } else {
+            Occur::Should
+        };
+        let clauses: Vec<(Occur, Compiled)> = self
+            .tokens(text)
+            .iter()
+            .map(|token| {
+                let query: Compiled = Box::new(TermQuery::new(
+                    self.text_term(&field.path, token),
+                    IndexRecordOption::WithFreqs,
+                ));
+                (occur, query)
+            })
+            .collect();
+        if clauses.is_empty() {
+            // Nothing searchable in the text (only punctuation): nothing matches, as in ES.
+            return Box::new(EmptyQuery);
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    fn phrase(&mut self, field: &IndexField, text: &str) -> Compiled {
+        let terms: Vec<Term> = self
+            .tokens(text)
+            .iter()
+            .map(|token| self.text_term(&field.path, token))
+            .collect();
+        match terms.len() {
+            0 => Box::new(EmptyQuery),
+            1 => Box::new(TermQuery::new(
+                terms[0].clone(),
+                IndexRecordOption::WithFreqs,
+            )),
+            _ => Box::new(PhraseQuery::new(terms)),
+        }
+    }
+
+    fn range(&self, field: &IndexField, range: &RangeBounds) -> Result<Compiled> {
+        let bound = |value: &Option<Scalar>, inclusive: bool| -> Result<Bound<Term>> {
+            Ok(match value {
+                Some(value) => {
+                    let term = self.number_term(field, value)?;
+                    if inclusive {
+                        Bound::Included(term)
+                    } else {
+                        Bound::Excluded(term)
+                    }
+                }
+                None => Bound::Unbounded,
+            })
+        };
+        let lower = match (&range.gte, &range.gt) {
+            (Some(_), _) => bound(&range.gte, true)?,
+            (None, gt) => bound(gt, false)?,
+        };
+        let upper = match (&range.lte, &range.lt) {
+            (Some(_), _) => bound(&range.lte, true)?,
+            (None, lt) => bound(lt, false)?,
+        };
+        Ok(Box::new(RangeQuery::new(lower, upper)))
+    }
+
+    fn exists(&self, field: &IndexField) -> Compiled {
+        if field.kind == FieldKind::Text {
+            let present = self.str_term(PRESENT, &field.path);
+            return Box::new(TermQuery::new(present, IndexRecordOption::Basic));
+        }
+        Box::new(ExistsQuery::new(format!("kw.{}", field.path), true))
+    }
+
+    /// Every keyword from `prefix` up to, not including, the next string that does not start
+    /// with it.
+    fn prefix(&self, field: &IndexField, prefix: &str) -> Compiled {
+        let lower = self.str_term(&field.path, prefix);
+        let upper = self.str_term(&field.path, &format!("{prefix}{}", char::MAX));
+        Box::new(RangeQuery::new(
+            Bound::Included(lower),
+            Bound::Excluded(upper),
+        ))
+    }
+}

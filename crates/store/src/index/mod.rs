@@ -1,0 +1,316 @@
+//! The tantivy search index of the embedded backend: a derived copy of the SQLite store that
+//! answers queries, sorts and aggregations (DESIGN §5).
+//!
+//! The index holds no documents' source: a search returns call keys, and the calls are read
+//! from SQLite. Each commit records, as its payload, the last change-log sequence number it
+//! includes, so after a crash the follower resumes from exactly there.
+
+mod aggs;
+mod collect;
+mod compile;
+pub(crate) mod document;
+
+use crate::{Result, StoreError};
+use callscope_model::Call;
+use callscope_query::{FieldKind, SearchRequest};
+use collect::{KEY_FIELD, MAX_SORT_KEYS, SortBy, TopCollector};
+use compile::Compiler;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Mutex;
+use tantivy::aggregation::agg_req::Aggregations as TantivyAggregations;
+use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
+use tantivy::collector::Count;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::TokenizerManager;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+/// Most calls a search may skip plus return; deeper pages use `search_after`.
+pub const MAX_WINDOW: u64 = 100_000;
+
+const ORGANIZATION_FIELD: &str = "organization";
+
+impl From<tantivy::TantivyError> for StoreError {
+    fn from(error: tantivy::TantivyError) -> Self {
+        Self::Internal(format!("search index: {error}"))
+    }
+}
+
+/// What a search found, before the calls are read.
+#[derive(Debug)]
+pub(crate) struct IndexAnswer {
+    /// Ids of the page's calls, in order.
+    pub ids: Vec<String>,
+    pub total: u64,
+    pub aggregations: Option<Value>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Fields {
+    key: Field,
+    organization: Field,
+    kw: Field,
+    text: Field,
+}
+
+/// The index, its reader, and its one writer.
+pub(crate) struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    /// Only in the process that maintains the index.
+    writer: Option<Mutex<IndexWriter>>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").finish_non_exhaustive()
+    }
+}
+
+fn schema() -> (Schema, Fields) {
+    let raw = TextFieldIndexing::default()
+        .set_tokenizer("raw")
+        .set_index_option(IndexRecordOption::Basic);
+    let mut builder = Schema::builder();
+    let key = builder.add_text_field(
+        KEY_FIELD,
+        TextOptions::default()
+            .set_indexing_options(raw.clone())
+            .set_fast("raw"),
+    );
+    let organization = builder.add_text_field(
+        ORGANIZATION_FIELD,
+        TextOptions::default().set_indexing_options(raw.clone()),
+    );
+    let kw = builder.add_json_field(
+        "kw",
+        JsonObjectOptions::default()
+            .set_indexing_options(raw)
+            .set_fast("raw"),
+    );
+    let analysed = TextFieldIndexing::default()
+        .set_tokenizer("default")
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let text = builder.add_json_field(
+        "text",
+        JsonObjectOptions::default().set_indexing_options(analysed),
+    );
+    (
+        builder.build(),
+        Fields {
+            key,
+            organization,
+            kw,
+            text,
+        },
+    )
+}
+
+impl SearchIndex {
+    /// Opens or creates the index in `dir`, with a writer of `memory_budget` bytes when one
+    /// is given; without one the index is read-only and follows commits made elsewhere.
+    pub(crate) fn open(dir: &Path, memory_budget: Option<usize>) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| StoreError::Internal(format!("cannot open index directory: {e}")))?;
+        let index = Index::open_or_create(directory, schema.clone())?;
+        if index.schema() != schema {
+            return Err(StoreError::Internal(
+                "the search index was built by another version; run `callscope reindex`".into(),
+            ));
+        }
+        let (writer, reload) = match memory_budget {
+            Some(budget) => (
+                Some(Mutex::new(index.writer_with_num_threads(1, budget)?)),
+                ReloadPolicy::Manual,
+            ),
+            None => (None, ReloadPolicy::OnCommitWithDelay),
+        };
+        let reader = index.reader_builder().reload_policy(reload).try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            writer,
+        })
+    }
+
+    /// The last change-log sequence number the committed index includes.
+    pub(crate) fn indexed_sequence(&self) -> Result<i64> {
+        let payload = self.index.load_metas()?.payload;
+        Ok(payload.and_then(|text| text.parse().ok()).unwrap_or(0))
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>> {
+        self.writer
+            .as_ref()
+            .ok_or_else(|| StoreError::Internal("the search index is open read-only".into()))?
+            .lock()
+            .map_err(|_| StoreError::Internal("index writer lock poisoned".into()))
+    }
+
+    /// Replaces (or adds) the documents of `calls` and removes the calls in `deleted`.
+    pub(crate) fn apply(&self, calls: &[Call], deleted: &[(String, String)]) -> Result<()> {
+        let writer = self.writer()?;
+        for (organization, id) in deleted {
+            writer.delete_term(Term::from_field_text(
+                self.fields.key,
+                &document::key(organization, id),
+            ));
+        }
+        for call in calls {
+            let key = document::key(&call.organization_id, &call.id);
+            writer.delete_term(Term::from_field_text(self.fields.key, &key));
+            let (kw, text) = document::build(call);
+            let mut doc = TantivyDocument::default();
+            doc.add_text(self.fields.key, &key);
+            doc.add_text(self.fields.organization, &call.organization_id);
+            doc.add_object(
+                self.fields.kw,
+                kw.into_iter().map(|(k, v)| (k, v.into())).collect(),
+            );
+            doc.add_object(
+                self.fields.text,
+                text.into_iter().map(|(k, v)| (k, v.into())).collect(),
+            );
+            writer.add_document(doc)?;
+        }
+        Ok(())
+    }
+
+    /// Makes everything applied durable and visible, recording `sequence` as included.
+    pub(crate) fn commit(&self, sequence: i64) -> Result<()> {
+        let mut writer = self.writer()?;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&sequence.to_string());
+        prepared.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Runs `request` for `organization` (the tenant is always a filter here).
+    pub(crate) fn search(
+        &self,
+        organization: &str,
+        request: &SearchRequest,
+    ) -> Result<IndexAnswer> {
+        if request.search_after.is_some() {
+            return Err(invalid(
+                "search_after",
+                "is not supported yet; page with from and size (up to 100,000 deep)".into(),
+            ));
+        }
+        if request.sort.len() > MAX_SORT_KEYS {
+            return Err(invalid(
+                "sort",
+                format!("at most {MAX_SORT_KEYS} sort keys are supported"),
+            ));
+        }
+        let keep = request.offset.saturating_add(u64::from(request.limit));
+        if keep > MAX_WINDOW {
+            return Err(invalid(
+                "from",
+                format!("from + size may not exceed {MAX_WINDOW}; page deeper with search_after"),
+            ));
+        }
+        let searcher = self.reader.searcher();
+        let tokenizer = self.index.tokenizers().get("default").ok_or_else(|| {
+            StoreError::Internal("the default tokenizer is not registered".into())
+        })?;
+        let mut compiler = Compiler {
+            kw: self.fields.kw,
+            text: self.fields.text,
+            analyzer: tokenizer,
+        };
+        let tenant = TermQuery::new(
+            Term::from_field_text(self.fields.organization, organization),
+            IndexRecordOption::Basic,
+        );
+        let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![
+            (Occur::Must, compiler.compile(&request.query)?),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(tenant), 0.0)),
+            ),
+        ];
+        let query = BooleanQuery::new(clauses);
+        let sort: Vec<SortBy> = if request.sort.is_empty() {
+            vec![SortBy::Score { descending: true }]
+        } else {
+            request
+                .sort
+                .iter()
+                .map(|key| SortBy::Column {
+                    name: format!("kw.{}", key.field.path),
+                    keyword: key.field.kind == FieldKind::Keyword,
+                    descending: key.descending,
+                })
+                .collect()
+        };
+        let top = TopCollector {
+            sort,
+            keep: usize::try_from(keep).unwrap_or(usize::MAX),
+        };
+        let (hits, total, aggregations) = if request.aggs.is_empty() {
+            let (hits, total) = searcher.search(&query, &(top, Count))?;
+            (hits, total, None)
+        } else {
+            let month_fields = aggs::month_fields(&request.aggs);
+            let bounds = if month_fields.is_empty() {
+                aggs::MonthBounds::new()
+            } else {
+                let first =
+                    self.aggregate(&searcher, &query, aggs::bounds_request(&month_fields))?;
+                aggs::bounds_from(&month_fields, &first)
+            };
+            let collector = aggregation_collector(aggs::to_request(&request.aggs, &bounds))?;
+            let (hits, total, answer) = searcher.search(&query, &(top, Count, collector))?;
+            let answer = serde_json::to_value(answer)
+                .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))?;
+            (hits, total, Some(aggs::to_response(&request.aggs, answer)))
+        };
+        let skip = usize::try_from(request.offset).unwrap_or(usize::MAX);
+        let ids = hits
+            .into_iter()
+            .skip(skip)
+            .filter_map(|hit| hit.key.split_once('/').map(|(_, id)| id.to_owned()))
+            .collect();
+        Ok(IndexAnswer {
+            ids,
+            total: total as u64,
+            aggregations,
+        })
+    }
+
+    fn aggregate(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &BooleanQuery,
+        request: Value,
+    ) -> Result<Value> {
+        let answer = searcher.search(query, &aggregation_collector(request)?)?;
+        serde_json::to_value(answer)
+            .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))
+    }
+}
+
+fn aggregation_collector(request: Value) -> Result<AggregationCollector> {
+    let request: TantivyAggregations = serde_json::from_value(request)
+        .map_err(|e| StoreError::Internal(format!("aggregation request: {e}")))?;
+    let context = AggContextParams::new(
+        AggregationLimitsGuard::default(),
+        TokenizerManager::default(),
+    );
+    Ok(AggregationCollector::from_aggs(request, context))
+}
+
+fn invalid(field: &str, message: String) -> StoreError {
+    StoreError::Invalid(callscope_model::ValidationError::new(field, message))
+}

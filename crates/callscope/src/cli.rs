@@ -23,6 +23,12 @@ pub enum Command {
     Keys(KeysArgs),
     /// Fill the store with realistic synthetic calls.
     Demo(DemoArgs),
+    /// Search the index from the terminal and print a table.
+    Search(SearchArgs),
+    /// Rebuild the search index from SQLite (with the server stopped).
+    Reindex(StoreArgs),
+    /// Measure ingest rate, index size and query latency on a generated corpus.
+    Bench(BenchArgs),
 }
 
 /// Where the data lives and how it is written; shared by every command.
@@ -138,6 +144,42 @@ pub struct DemoArgs {
     /// Number of days the calls spread over, before the anchor.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The query: Elasticsearch bool JSON with `/v1` field names, e.g.
+    /// '{"must": [{"match": {"transcript.user": "refund"}}]}'.
+    pub filter: String,
+    /// Organization to search.
+    #[arg(long, default_value = "default")]
+    pub org: String,
+    /// Sort keys, `field:asc|desc` separated by commas; by relevance when empty.
+    #[arg(long, default_value = "")]
+    pub sort: String,
+    /// Extra columns: dotted paths of the call, separated by commas.
+    #[arg(long, value_delimiter = ',')]
+    pub fields: Vec<String>,
+    /// Most rows to print.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Calls to generate when the data directory has none yet.
+    #[arg(long, default_value_t = 100_000)]
+    pub calls: usize,
+    /// Seed of the generated corpus.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Timed runs of each query.
+    #[arg(long, default_value_t = 200)]
+    pub iterations: usize,
 }
 
 fn parse_anchor(text: &str) -> Result<TimeBound, String> {

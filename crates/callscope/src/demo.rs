@@ -5,7 +5,6 @@ use callscope_demo::{DemoConfig, generate};
 use callscope_model::Timestamp;
 use callscope_store::IndexMode;
 use callscope_store::{EmbeddedStore, Store};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Instant;
 
 /// Calls per store transaction: large enough to amortise the commit, small enough to keep
@@ -46,11 +45,7 @@ pub async fn fill(
         anchor,
         days,
     };
-    let progress = ProgressBar::new(calls as u64).with_style(
-        ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} calls, {per_sec}, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    progress.set_message("generating demo calls");
+    let progress = crate::progress::bar(calls as u64, "generating demo calls", "calls");
     let mut generated = generate(&config).map(|labelled| (labelled.call, labelled.events));
     let mut pending: Option<tokio::task::JoinHandle<callscope_store::Result<()>>> = None;
     loop {

@@ -1,8 +1,12 @@
 //! The `callscope` binary: parses the command line and hands over to a command.
 
+mod bench;
 mod cli;
 mod demo;
 mod keys;
+mod progress;
+mod reindex;
+mod search;
 mod serve;
 
 use clap::Parser;
@@ -25,6 +29,9 @@ fn main() -> std::process::ExitCode {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Keys(args) => keys::run(args).await,
             cli::Command::Demo(args) => demo::run(args).await,
+            cli::Command::Search(args) => search::run(args).await,
+            cli::Command::Reindex(args) => reindex::run(args).await,
+            cli::Command::Bench(args) => bench::run(args).await,
         }
     });
     match outcome {

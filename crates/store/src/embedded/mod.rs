@@ -208,6 +208,13 @@ impl EmbeddedStore {
         })
     }
 
+    /// How far the index has followed the change log: (sequence indexed, newest sequence).
+    /// For progress bars while a rebuild or a bulk load catches up.
+    pub async fn index_progress(&self) -> Result<(i64, i64)> {
+        let latest = self.read(sql::last_change).await?;
+        Ok((*self.inner.indexed.borrow(), latest))
+    }
+
     /// Runs `work` on the writer thread inside a savepoint of the next batch and returns its
     /// result once the batch has committed.
     async fn write<T, F>(&self, work: F) -> Result<T>

@@ -90,6 +90,28 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Consecutive edges as `[from, to)` pairs.
+fn month_ranges(edges: &[i64]) -> Vec<(i64, i64)> {
+    edges.windows(2).map(|pair| (pair[0], pair[1])).collect()
+}
+
+/// Keeps the buckets of a range answer that were asked for, in the order asked. Tantivy
+/// adds open-ended buckets before the first range, after the last and in any gap.
+#[allow(clippy::float_cmp)] // bounds come back exactly as they were sent
+fn keep_requested(result: &mut Value, requested: &[(Option<f64>, Option<f64>)]) {
+    let buckets = result["buckets"].as_array().cloned().unwrap_or_default();
+    let kept: Vec<Value> = requested
+        .iter()
+        .filter_map(|(from, to)| {
+            buckets
+                .iter()
+                .find(|bucket| bucket["from"].as_f64() == *from && bucket["to"].as_f64() == *to)
+                .cloned()
+        })
+        .collect();
+    *result = json!({ "buckets": kept });
+}
+
 /// Tantivy's request for `aggs`.
 pub(crate) fn to_request(aggs: &Aggregations, bounds: &MonthBounds) -> Value {
     Value::Object(
@@ -130,10 +152,15 @@ fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
                 .get(&field.path)
                 .map(|(min, max)| month_edges(*min, *max, *count))
                 .unwrap_or_default();
-            let ranges: Vec<Value> = edges
-                .windows(2)
-                .map(|pair| json!({"key": rfc3339(pair[0]), "from": pair[0] as f64, "to": pair[1] as f64}))
+            let mut ranges: Vec<Value> = month_ranges(&edges)
+                .into_iter()
+                .map(|(from, to)| json!({"key": rfc3339(from), "from": from as f64, "to": to as f64}))
                 .collect();
+            if ranges.is_empty() {
+                // No call has the field: tantivy needs one range, and this one is empty
+                // (times are never negative) and is dropped from the answer.
+                ranges.push(json!({"to": -1.0}));
+            }
             json!({"range": {"field": column(&field.path), "ranges": ranges}})
         }
         AggregationKind::Range { field, ranges } => {
@@ -178,17 +205,17 @@ fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
 }
 
 /// Reshapes tantivy's answer for `aggs` into Elasticsearch's.
-pub(crate) fn to_response(aggs: &Aggregations, mut answer: Value) -> Value {
+pub(crate) fn to_response(aggs: &Aggregations, bounds: &MonthBounds, mut answer: Value) -> Value {
     for (name, aggregation) in aggs {
         if let Some(result) = answer.get_mut(name) {
-            reshape(aggregation, result);
+            reshape(aggregation, bounds, result);
         }
     }
     answer
 }
 
 #[allow(clippy::cast_possible_truncation)] // bucket keys are epoch milliseconds
-fn reshape(aggregation: &Aggregation, result: &mut Value) {
+fn reshape(aggregation: &Aggregation, bounds: &MonthBounds, result: &mut Value) {
     let date_keys = matches!(
         aggregation.kind,
         AggregationKind::DateHistogram {
@@ -196,12 +223,26 @@ fn reshape(aggregation: &Aggregation, result: &mut Value) {
             ..
         }
     );
+    if let AggregationKind::Range { ranges, .. } = &aggregation.kind {
+        let requested: Vec<_> = ranges.iter().map(|range| (range.from, range.to)).collect();
+        keep_requested(result, &requested);
+    }
     if let AggregationKind::DateHistogram {
-        interval: DateInterval::Months { .. },
+        field,
+        interval: DateInterval::Months { count },
         min_doc_count,
-        ..
-    } = aggregation.kind
+    } = &aggregation.kind
     {
+        let edges = bounds
+            .get(&field.path)
+            .map(|(min, max)| month_edges(*min, *max, *count))
+            .unwrap_or_default();
+        let requested: Vec<_> = month_ranges(&edges)
+            .into_iter()
+            .map(|(from, to)| (Some(from as f64), Some(to as f64)))
+            .collect();
+        keep_requested(result, &requested);
+        let min_doc_count = *min_doc_count;
         let buckets = result["buckets"].as_array().cloned().unwrap_or_default();
         let reshaped: Vec<Value> = buckets
             .into_iter()
@@ -233,7 +274,7 @@ fn reshape(aggregation: &Aggregation, result: &mut Value) {
         }
         for (name, sub) in &aggregation.aggs {
             if let Some(result) = bucket.get_mut(name) {
-                reshape(sub, result);
+                reshape(sub, bounds, result);
             }
         }
     }

@@ -25,9 +25,20 @@ pub(crate) enum SortBy {
     /// A fast column of the `kw` object (`kw.<path>`).
     Column {
         name: String,
-        keyword: bool,
+        values: ColumnValues,
         descending: bool,
     },
+}
+
+/// Which columns of a path hold its sort values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ColumnValues {
+    /// Strings, compared as strings.
+    Text,
+    /// Numbers, booleans and times (epoch ms).
+    Numbers,
+    /// User-defined values: numbers where a call has one, else text (numbers sort first).
+    Either,
 }
 
 impl SortBy {
@@ -60,9 +71,16 @@ pub(crate) struct TopCollector {
     pub keep: usize,
 }
 
-/// The id tie-break follows the direction of the last sort key.
+/// The id tie-break follows the direction of the last field key; it is ascending when only
+/// the score orders (as the query crate's `SortKey` documents).
 fn tie_break_descending(sort: &[SortBy]) -> bool {
-    sort.last().is_some_and(SortBy::descending)
+    matches!(
+        sort.last(),
+        Some(SortBy::Column {
+            descending: true,
+            ..
+        })
+    )
 }
 
 fn ordered(ordering: Ordering, descending: bool) -> Ordering {
@@ -124,52 +142,53 @@ struct Entry {
 /// How one key is read in one segment.
 enum SegmentColumn {
     Score,
-    Numbers(Vec<(Column<u64>, ColumnType)>),
-    Keywords(Option<StrColumn>),
+    Values {
+        numbers: Vec<(Column<u64>, ColumnType)>,
+        text: Option<StrColumn>,
+    },
 }
 
 impl SegmentColumn {
     fn open(by: &SortBy, segment: &SegmentReader) -> tantivy::Result<Self> {
-        Ok(match by {
-            SortBy::Score { .. } => Self::Score,
-            SortBy::Column {
-                name,
-                keyword: true,
-                ..
-            } => Self::Keywords(segment.fast_fields().str(name)?),
-            SortBy::Column {
-                name,
-                keyword: false,
-                ..
-            } => {
-                let numeric = [
-                    ColumnType::I64,
-                    ColumnType::U64,
-                    ColumnType::F64,
-                    ColumnType::Bool,
-                ];
-                Self::Numbers(
-                    segment
-                        .fast_fields()
-                        .u64_lenient_for_type_all(Some(&numeric), name)?,
-                )
-            }
-        })
+        let SortBy::Column { name, values, .. } = by else {
+            return Ok(Self::Score);
+        };
+        let numeric = [
+            ColumnType::I64,
+            ColumnType::U64,
+            ColumnType::F64,
+            ColumnType::Bool,
+        ];
+        let numbers = if *values == ColumnValues::Text {
+            Vec::new()
+        } else {
+            segment
+                .fast_fields()
+                .u64_lenient_for_type_all(Some(&numeric), name)?
+        };
+        let text = if *values == ColumnValues::Numbers {
+            None
+        } else {
+            segment.fast_fields().str(name)?
+        };
+        Ok(Self::Values { numbers, text })
     }
 
     fn read(&self, doc: DocId, score: Score) -> Local {
         match self {
             Self::Score => Local::Number(f64::from(score)),
-            Self::Keywords(column) => column
-                .as_ref()
-                .and_then(|column| column.term_ords(doc).next())
-                .map_or(Local::Missing, Local::Ordinal),
-            Self::Numbers(columns) => columns
+            Self::Values { numbers, text } => numbers
                 .iter()
                 .find_map(|(column, kind)| {
                     column
                         .first(doc)
                         .map(|raw| Local::Number(as_f64(raw, *kind)))
+                })
+                .or_else(|| {
+                    let ordinal = text
+                        .as_ref()
+                        .and_then(|column| column.term_ords(doc).next());
+                    ordinal.map(Local::Ordinal)
                 })
                 .unwrap_or(Local::Missing),
         }
@@ -265,9 +284,12 @@ impl SegmentCollector for TopSegmentCollector {
                     .map(|(column, local)| match (column, local) {
                         (_, Local::Missing) => SortValue::Missing,
                         (_, Local::Number(number)) => SortValue::Number(number),
-                        (SegmentColumn::Keywords(Some(column)), Local::Ordinal(ordinal)) => {
-                            text(column, ordinal).map_or(SortValue::Missing, SortValue::Text)
-                        }
+                        (
+                            SegmentColumn::Values {
+                                text: Some(column), ..
+                            },
+                            Local::Ordinal(ordinal),
+                        ) => text(column, ordinal).map_or(SortValue::Missing, SortValue::Text),
                         (_, Local::Ordinal(_)) => SortValue::Missing,
                     })
                     .collect();
@@ -338,7 +360,7 @@ mod tests {
         for descending in [false, true] {
             let sort = [SortBy::Column {
                 name: "kw.x".into(),
-                keyword: false,
+                values: ColumnValues::Numbers,
                 descending,
             }];
             let mut hits = [

@@ -190,9 +190,19 @@ impl Compiler {
     }
 
     fn range(&self, field: &IndexField, range: &RangeBounds) -> Result<Compiled> {
+        // Tantivy compares both bounds in one numeric type: a whole bound beside a decimal
+        // one (`{"gte": 10, "lt": 30.5}`) is compared as a decimal.
+        let decimal = [&range.gt, &range.gte, &range.lt, &range.lte]
+            .iter()
+            .any(|bound| matches!(bound, Some(Scalar::F64(_))));
         let bound = |value: &Option<Scalar>, inclusive: bool| -> Result<Bound<Term>> {
             Ok(match value {
                 Some(value) => {
+                    #[allow(clippy::cast_precision_loss)] // bounds beyond 2^53 are not calls
+                    let value = match value {
+                        Scalar::I64(whole) if decimal => &Scalar::F64(*whole as f64),
+                        other => other,
+                    };
                     let term = self.number_term(field, value)?;
                     if inclusive {
                         Bound::Included(term)

@@ -13,7 +13,7 @@ pub(crate) mod document;
 use crate::{Result, StoreError};
 use callscope_model::Call;
 use callscope_query::{FieldKind, SearchRequest};
-use collect::{KEY_FIELD, MAX_SORT_KEYS, SortBy, TopCollector};
+use collect::{ColumnValues, KEY_FIELD, MAX_SORT_KEYS, SortBy, TopCollector};
 use compile::Compiler;
 use serde_json::Value;
 use std::path::Path;
@@ -249,7 +249,11 @@ impl SearchIndex {
                 .iter()
                 .map(|key| SortBy::Column {
                     name: format!("kw.{}", key.field.path),
-                    keyword: key.field.kind == FieldKind::Keyword,
+                    values: match key.field.kind {
+                        FieldKind::Keyword => ColumnValues::Text,
+                        FieldKind::Dynamic => ColumnValues::Either,
+                        _ => ColumnValues::Numbers,
+                    },
                     descending: key.descending,
                 })
                 .collect()
@@ -274,7 +278,11 @@ impl SearchIndex {
             let (hits, total, answer) = searcher.search(&query, &(top, Count, collector))?;
             let answer = serde_json::to_value(answer)
                 .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))?;
-            (hits, total, Some(aggs::to_response(&request.aggs, answer)))
+            (
+                hits,
+                total,
+                Some(aggs::to_response(&request.aggs, &bounds, answer)),
+            )
         };
         let skip = usize::try_from(request.offset).unwrap_or(usize::MAX);
         let ids = hits

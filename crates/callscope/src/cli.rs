@@ -46,6 +46,14 @@ pub struct StoreArgs {
     /// the process only, and writes faster.
     #[arg(long, env = "CALLSCOPE_DURABILITY", value_enum, default_value_t = DurabilityArg::Full, global = true)]
     pub durability: DurabilityArg,
+    /// Memory of the search index writer, in MiB: more means fewer segments to merge.
+    #[arg(
+        long,
+        env = "CALLSCOPE_INDEX_MEMORY_MB",
+        default_value_t = 256,
+        global = true
+    )]
+    pub index_memory_mb: usize,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -61,7 +69,11 @@ impl StoreArgs {
             DurabilityArg::Full => Durability::Full,
             DurabilityArg::Normal => Durability::Normal,
         };
-        let options = StoreOptions { durability, index };
+        let options = StoreOptions {
+            durability,
+            index,
+            index_memory_bytes: self.index_memory_mb.max(15) * 1024 * 1024,
+        };
         EmbeddedStore::open_with(&self.data_dir, options).map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the store in {}: {error}",

@@ -21,8 +21,11 @@ use tokio::sync::watch;
 const BATCH: usize = 2_000;
 /// Longest a follower waits for a wake-up before looking at the log anyway.
 const IDLE_POLL: Duration = Duration::from_millis(500);
-/// Longest applied changes stay invisible while writes keep coming.
+/// Longest applied changes stay invisible while writes keep coming. Each commit flushes a
+/// segment that later costs a merge, so a backlog (a bulk load, a rebuild) commits less
+/// often than a steady trickle, which is committed as soon as the follower catches up.
 const MAX_COMMIT_DELAY: Duration = Duration::from_secs(1);
+const MAX_COMMIT_DELAY_IN_BACKLOG: Duration = Duration::from_secs(5);
 
 pub(super) struct Follower {
     pub database: PathBuf,
@@ -57,7 +60,12 @@ impl Follower {
             match self.step(applied) {
                 Ok(Some(batch)) => {
                     applied = batch.last;
-                    let due = !batch.full || last_commit.elapsed() >= MAX_COMMIT_DELAY;
+                    let delay = if batch.full {
+                        MAX_COMMIT_DELAY_IN_BACKLOG
+                    } else {
+                        MAX_COMMIT_DELAY
+                    };
+                    let due = !batch.full || last_commit.elapsed() >= delay;
                     if due && self.commit(applied) {
                         indexed = applied;
                         last_commit = Instant::now();

@@ -36,8 +36,10 @@ use tokio::sync::{oneshot, watch};
 const DATABASE_FILE: &str = "callscope.db";
 /// Folder of the search index inside the data directory.
 pub const INDEX_DIR: &str = "index";
-/// Memory the index writer may buffer before it flushes a segment.
-const INDEX_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+/// Memory the index writer buffers by default before it flushes a segment. Larger budgets
+/// mean fewer, larger segments and less merging (measured: building the term dictionaries of
+/// flushes and merges dominates indexing).
+pub const DEFAULT_INDEX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 256;
 /// Idle read connections kept open.
@@ -82,10 +84,22 @@ pub enum IndexMode {
 }
 
 /// How to open the embedded store.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreOptions {
     pub durability: Durability,
     pub index: IndexMode,
+    /// Memory of the index writer when maintaining the index (at least 15 MB).
+    pub index_memory_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::default(),
+            index: IndexMode::default(),
+            index_memory_bytes: DEFAULT_INDEX_MEMORY_BYTES,
+        }
+    }
 }
 
 /// The SQLite-backed store.
@@ -135,7 +149,7 @@ impl EmbeddedStore {
             data_dir,
             StoreOptions {
                 durability,
-                index: IndexMode::Maintain,
+                ..StoreOptions::default()
             },
         )
     }
@@ -161,7 +175,7 @@ impl EmbeddedStore {
         let index = match options.index {
             IndexMode::Maintain => Some(Arc::new(SearchIndex::open(
                 &index_dir,
-                Some(INDEX_MEMORY_BYTES),
+                Some(options.index_memory_bytes),
             )?)),
             IndexMode::Read => Some(Arc::new(SearchIndex::open(&index_dir, None)?)),
             IndexMode::Off => None,

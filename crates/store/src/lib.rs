@@ -12,7 +12,7 @@ mod list;
 
 pub use embedded::{Durability, EmbeddedStore, INDEX_DIR, IndexMode, StoreOptions};
 pub use error::StoreError;
-pub use index::MAX_WINDOW;
+pub use index::{MAX_SORT_KEYS, MAX_WINDOW};
 pub use keys::{KeyInfo, NewKey, Principal};
 pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
 
@@ -57,6 +57,9 @@ pub struct SearchResult {
     pub total: u64,
     /// Elasticsearch-shaped answers of the requested aggregations.
     pub aggregations: Option<serde_json::Value>,
+    /// Each returned call's sort values by id (numbers, strings, `null` when missing): with
+    /// the id appended, what `search_after` takes to continue after that call.
+    pub positions: std::collections::HashMap<String, Vec<serde_json::Value>>,
 }
 
 /// The storage backend.

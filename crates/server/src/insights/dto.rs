@@ -13,6 +13,7 @@ use callscope_query::{
     BoolQuery, IndexField, Query, RangeBounds, Scalar, SearchRequest, SortKey, Surface, parse_aggs,
     parse_fields, parse_query, parse_sort_list, resolve,
 };
+use callscope_store::{MAX_SORT_KEYS, MAX_WINDOW};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -242,6 +243,14 @@ impl InsightsParams {
                     ),
                 )
             })?;
+        if offset.saturating_add(u64::from(page_size)) > MAX_WINDOW {
+            return Err(invalid(
+                "page_number",
+                format!(
+                    "pages may reach at most {MAX_WINDOW} sessions deep; narrow the dates or the filter"
+                ),
+            ));
+        }
         let from = parse_time("from_date", self.from_date)?;
         let to = parse_time("to_date", self.to_date)?;
         check_range(from, to, max_range_days)?;
@@ -253,6 +262,12 @@ impl InsightsParams {
             }
             None => Vec::new(),
         };
+        if sort.len() > MAX_SORT_KEYS {
+            return Err(invalid(
+                "sort_by",
+                format!("at most {MAX_SORT_KEYS} keys are supported"),
+            ));
+        }
         if sort.is_empty() {
             // Newest first, as seed 001's examples ask for.
             sort.push(SortKey {
@@ -383,6 +398,26 @@ fn parse_json(parameter: &str, text: &str, shape: &str) -> Result<Value, ApiErro
 }
 
 // ---- envelope ------------------------------------------------------------------------------
+
+/// Seed 001's call-log examples project `agent_id`, which names `agent_information.id` in
+/// filters but is no field of the session document: when asked for, it is filled in.
+const PROJECTION_ALIASES: [(&str, &str); 1] = [("agent_id", "id")];
+
+/// `document` keeping only `paths`, with the projection aliases filled in.
+pub fn project_session(document: &Value, paths: &[String]) -> Value {
+    let mut projected = callscope_query::project(document, paths);
+    for (alias, agent_key) in PROJECTION_ALIASES {
+        if paths.iter().any(|path| path == alias) {
+            if let (Some(value), Value::Object(fields)) = (
+                document["agent_information"].get(agent_key).cloned(),
+                &mut projected,
+            ) {
+                fields.insert(alias.to_owned(), value);
+            }
+        }
+    }
+    projected
+}
 
 /// Seed 001's search answer: `{"total", "hits", "page_size", "page_number"}`, the two page
 /// figures as strings as its example shows them, plus `aggregations` when the request asked

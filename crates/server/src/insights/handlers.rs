@@ -1,7 +1,7 @@
 //! Handlers of the Vonage Insights surface: parse seed 001's parameters, ask the store,
 //! render sessions.
 
-use super::dto::{InsightsParams, envelope, session_document};
+use super::dto::{InsightsParams, envelope, project_session, session_document};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Caller, QueryParams};
@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use callscope_model::{Call, Scope};
-use callscope_query::project;
 use serde::Deserialize;
 
 /// `GET /insights/sessions`: search with `filter_by`, dates, paging, sort, projection and
@@ -30,7 +29,7 @@ pub async fn search_sessions(
     let hits = result
         .calls
         .iter()
-        .map(|call| project(&session_document(call), &request.fields))
+        .map(|call| project_session(&session_document(call), &request.fields))
         .collect();
     let body = envelope(
         result.total,

@@ -12,8 +12,9 @@ use callscope_model::{
     EventDraft, Flow, LatencyStats, Metrics, Object, Role, Sentiment, Timestamp, TranscriptEntry,
 };
 use callscope_query::{
-    Aggregations, BoolQuery, Operator, Query, RangeBounds, Scalar, SearchRequest, SortKey, Surface,
-    parse_aggs, parse_fields, parse_query, parse_sort_json, project, resolve,
+    Aggregations, BoolQuery, FieldKind, Operator, Query, RangeBounds, Scalar, SearchAfter,
+    SearchRequest, SortKey, Surface, parse_aggs, parse_fields, parse_query, parse_sort_json,
+    project, resolve,
 };
 use callscope_store::{CallPage, Cursor, ListCalls, Paging, SearchResult, SortField, SortOrder};
 use serde::{Deserialize, Serialize};
@@ -656,12 +657,7 @@ impl QueryBody {
                 format!("expected true, false or a number, got {track}"),
             ));
         }
-        if self.search_after.is_some() {
-            return Err(invalid(
-                "search_after",
-                "is not supported yet; page with from and size (up to 100,000 deep)",
-            ));
-        }
+
         let query = match &self.query {
             Some(query) => parse_query(Surface::Native, query).map_err(|e| invalid("query", e))?,
             None => Query::MatchAll,
@@ -678,16 +674,81 @@ impl QueryBody {
             Some(fields) => parse_fields(fields).map_err(|e| invalid("fields", e))?,
             None => Vec::new(),
         };
+        let search_after = self
+            .search_after
+            .as_ref()
+            .map(|values| search_after(&sort, values))
+            .transpose()?;
+        if search_after.is_some() && self.from.is_some_and(|from| from > 0) {
+            return Err(invalid(
+                "search_after",
+                "cannot be combined with `from`; it replaces it",
+            ));
+        }
         let search = SearchRequest {
             query,
             sort,
             offset: self.from.unwrap_or(0),
             limit: size,
-            search_after: None,
+            search_after,
             aggs,
         };
         Ok(QueryRequest { search, fields })
     }
+}
+
+/// Reads `search_after`: the `sort` array of the last call of the previous page (one value
+/// per sort key, `null` where the call had none, then its id).
+fn search_after(sort: &[SortKey], values: &Value) -> Result<SearchAfter, ApiError> {
+    let refuse = |why: String| invalid("search_after", why);
+    let Value::Array(values) = values else {
+        return Err(refuse(
+            "must be the `sort` array of the last call of the previous page".into(),
+        ));
+    };
+    if sort.is_empty() || values.len() != sort.len() + 1 {
+        return Err(refuse(format!(
+            "needs an explicit sort and {} values (one per sort key, then the id), got {}",
+            sort.len() + 1,
+            values.len()
+        )));
+    }
+    let Some(Value::String(id)) = values.last() else {
+        return Err(refuse("must end with the call id".into()));
+    };
+    let typed = sort
+        .iter()
+        .zip(values)
+        .map(|(key, value)| {
+            sort_value(key, value)
+                .ok_or_else(|| refuse(format!("{value} does not fit `{}`", key.field.path)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SearchAfter {
+        values: typed,
+        id: id.clone(),
+    })
+}
+
+/// A `search_after` value typed by its sort field; `Some(None)` for a call without a value.
+fn sort_value(key: &SortKey, value: &Value) -> Option<Option<Scalar>> {
+    if value.is_null() {
+        return Some(None);
+    }
+    let scalar = match (key.field.kind, value) {
+        (FieldKind::Keyword, Value::String(text)) => Scalar::Str(text.clone()),
+        (FieldKind::Date, Value::Number(ms)) => Scalar::Date(Timestamp::from_millis(ms.as_i64()?)?),
+        (FieldKind::Date, Value::String(text)) => Scalar::Date(Timestamp::parse(text).ok()?),
+        (FieldKind::Long, Value::Number(number)) => Scalar::I64(number.as_i64()?),
+        (FieldKind::Bool, Value::Number(number)) => Scalar::Bool(number.as_i64()? != 0),
+        (FieldKind::Double | FieldKind::Dynamic, Value::Number(number)) => match number.as_i64() {
+            Some(whole) if key.field.kind == FieldKind::Dynamic => Scalar::I64(whole),
+            _ => Scalar::F64(number.as_f64()?),
+        },
+        (FieldKind::Dynamic, Value::String(text)) => Scalar::Str(text.clone()),
+        _ => return None,
+    };
+    Some(Some(scalar))
 }
 
 /// The answer of `POST /v1/calls/query`.
@@ -703,14 +764,22 @@ pub struct QueryView {
 
 impl QueryView {
     pub fn new(result: &SearchResult, request: &QueryRequest) -> Self {
+        let sorted = !request.search.sort.is_empty();
         let calls = result
             .calls
             .iter()
             .map(|call| {
-                project(
-                    &serde_json::to_value(CallView::new(call)).unwrap_or_default(),
-                    &request.fields,
-                )
+                let view = serde_json::to_value(CallView::new(call)).unwrap_or_default();
+                let mut view = project(&view, &request.fields);
+                // The position to pass back as `search_after` to continue after this call.
+                if let (true, Some(values), Value::Object(fields)) =
+                    (sorted, result.positions.get(&call.id), &mut view)
+                {
+                    let mut position = values.clone();
+                    position.push(Value::String(call.id.clone()));
+                    fields.insert("sort".into(), Value::Array(position));
+                }
+                view
             })
             .collect();
         Self {

@@ -464,6 +464,7 @@ impl Store for EmbeddedStore {
             calls,
             total: answer.total,
             aggregations: answer.aggregations,
+            positions: answer.positions,
         })
     }
 

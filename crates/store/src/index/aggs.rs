@@ -243,7 +243,21 @@ fn reshape(aggregation: &Aggregation, bounds: &MonthBounds, result: &mut Value) 
             .collect();
         keep_requested(result, &requested);
         let min_doc_count = *min_doc_count;
-        let buckets = result["buckets"].as_array().cloned().unwrap_or_default();
+        let mut buckets = result["buckets"].as_array().cloned().unwrap_or_default();
+        // The month edges span the whole result; inside a parent bucket (a terms bucket, say)
+        // Elasticsearch covers only that bucket's own first to last month, so trim the
+        // empty months at both ends.
+        let empty = |bucket: &Value| bucket["doc_count"].as_u64().unwrap_or(0) == 0;
+        let first = buckets
+            .iter()
+            .position(|bucket| !empty(bucket))
+            .unwrap_or(buckets.len());
+        let last = buckets
+            .iter()
+            .rposition(|bucket| !empty(bucket))
+            .map_or(first, |at| at + 1);
+        buckets.truncate(last);
+        buckets.drain(..first.min(buckets.len()));
         let reshaped: Vec<Value> = buckets
             .into_iter()
             .filter(|bucket| bucket["doc_count"].as_u64().unwrap_or(0) >= min_doc_count)

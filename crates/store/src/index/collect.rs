@@ -12,7 +12,7 @@ use tantivy::columnar::{Column, ColumnType, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// Most sort keys one search may use.
-pub(crate) const MAX_SORT_KEYS: usize = 4;
+pub const MAX_SORT_KEYS: usize = 4;
 
 /// Column of the unique call key (`<organization>/<id>`).
 pub(crate) const KEY_FIELD: &str = "key";
@@ -55,6 +55,24 @@ pub(crate) enum SortValue {
     Missing,
     Number(f64),
     Text(String),
+}
+
+impl SortValue {
+    /// The value as a client sends it back in `search_after` (`null` when missing).
+    pub(crate) fn into_json(self) -> serde_json::Value {
+        match self {
+            Self::Missing => serde_json::Value::Null,
+            // Whole values (times in ms, counts) go back as integers, so they parse back
+            // into the same typed bound.
+            #[allow(clippy::cast_possible_truncation)]
+            Self::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+                serde_json::Value::from(number as i64)
+            }
+            Self::Number(number) => serde_json::Number::from_f64(number)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Self::Text(text) => serde_json::Value::String(text),
+        }
+    }
 }
 
 /// One ranked call: its sort values and its key.

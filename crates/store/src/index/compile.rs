@@ -7,7 +7,9 @@
 
 use super::document::PRESENT;
 use crate::{Result, StoreError};
-use callscope_query::{BoolQuery, FieldKind, IndexField, Operator, Query, RangeBounds, Scalar};
+use callscope_query::{
+    BoolQuery, FieldKind, IndexField, Operator, Query, RangeBounds, Scalar, SearchAfter, SortKey,
+};
 use std::ops::Bound;
 use tantivy::Term;
 use tantivy::query::{
@@ -222,6 +224,86 @@ impl Compiler {
             (None, lt) => bound(lt, false)?,
         };
         Ok(Box::new(RangeQuery::new(lower, upper)))
+    }
+
+    /// Calls after `after` in the order of `sort` (missing values last, then the key in the
+    /// direction of the last sort key): for some key i, every earlier key equals its value
+    /// and key i lies beyond its value.
+    pub(crate) fn after(
+        &mut self,
+        sort: &[SortKey],
+        after: &SearchAfter,
+        key_field: Field,
+        organization: &str,
+    ) -> Result<Compiled> {
+        if sort.is_empty() || after.values.len() != sort.len() {
+            return Err(invalid(format!(
+                "search_after needs an explicit sort and one value per sort key ({} keys) plus the id",
+                sort.len()
+            )));
+        }
+        let mut disjuncts: Vec<(Occur, Compiled)> = Vec::new();
+        for (at, key) in sort.iter().enumerate() {
+            let mut clauses = self.equal_prefix(&sort[..at], &after.values[..at])?;
+            let Some(beyond) = self.beyond(key, after.values[at].as_ref())? else {
+                continue;
+            };
+            clauses.push((Occur::Must, beyond));
+            disjuncts.push((Occur::Should, Box::new(BooleanQuery::new(clauses))));
+        }
+        let mut clauses = self.equal_prefix(sort, &after.values)?;
+        let cursor =
+            Term::from_field_text(key_field, &super::document::key(organization, &after.id));
+        let (lower, upper) = if sort.last().is_some_and(|key| key.descending) {
+            (Bound::Unbounded, Bound::Excluded(cursor))
+        } else {
+            (Bound::Excluded(cursor), Bound::Unbounded)
+        };
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+        disjuncts.push((Occur::Should, Box::new(BooleanQuery::new(clauses))));
+        Ok(Box::new(BooleanQuery::new(disjuncts)))
+    }
+
+    /// Each key equals its value (a missing value: the field is absent).
+    fn equal_prefix(
+        &mut self,
+        sort: &[SortKey],
+        values: &[Option<Scalar>],
+    ) -> Result<Vec<(Occur, Compiled)>> {
+        let mut clauses: Vec<(Occur, Compiled)> = vec![(Occur::Must, Box::new(AllQuery))];
+        for (key, value) in sort.iter().zip(values) {
+            match value {
+                Some(value) => clauses.push((Occur::Must, self.term(&key.field, value)?)),
+                None => clauses.push((Occur::MustNot, self.exists(&key.field))),
+            }
+        }
+        Ok(clauses)
+    }
+
+    /// Values after `value` in the key's direction, and calls without the field (they come
+    /// last); nothing comes after a missing value.
+    fn beyond(&self, key: &SortKey, value: Option<&Scalar>) -> Result<Option<Compiled>> {
+        let Some(value) = value else { return Ok(None) };
+        let bound = match value {
+            Scalar::Str(text) => self.str_term(&key.field.path, text),
+            other => self.number_term(&key.field, other)?,
+        };
+        let (lower, upper) = if key.descending {
+            (Bound::Unbounded, Bound::Excluded(bound))
+        } else {
+            (Bound::Excluded(bound), Bound::Unbounded)
+        };
+        let missing: Compiled = Box::new(BooleanQuery::new(vec![
+            (Occur::Must, Box::new(AllQuery) as Compiled),
+            (Occur::MustNot, self.exists(&key.field)),
+        ]));
+        Ok(Some(Box::new(BooleanQuery::new(vec![
+            (
+                Occur::Should,
+                Box::new(RangeQuery::new(lower, upper)) as Compiled,
+            ),
+            (Occur::Should, missing),
+        ]))))
     }
 
     fn exists(&self, field: &IndexField) -> Compiled {

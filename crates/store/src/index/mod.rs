@@ -13,9 +13,11 @@ pub(crate) mod document;
 use crate::{Result, StoreError};
 use callscope_model::Call;
 use callscope_query::{FieldKind, SearchRequest};
-use collect::{ColumnValues, KEY_FIELD, MAX_SORT_KEYS, SortBy, TopCollector};
+pub use collect::MAX_SORT_KEYS;
+use collect::{ColumnValues, KEY_FIELD, SortBy, TopCollector};
 use compile::Compiler;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use tantivy::aggregation::agg_req::Aggregations as TantivyAggregations;
@@ -47,6 +49,8 @@ impl From<tantivy::TantivyError> for StoreError {
 pub(crate) struct IndexAnswer {
     /// Ids of the page's calls, in order.
     pub ids: Vec<String>,
+    /// Each call's sort values, by id: what `search_after` takes to continue after it.
+    pub positions: HashMap<String, Vec<Value>>,
     pub total: u64,
     pub aggregations: Option<Value>,
 }
@@ -206,12 +210,6 @@ impl SearchIndex {
         organization: &str,
         request: &SearchRequest,
     ) -> Result<IndexAnswer> {
-        if request.search_after.is_some() {
-            return Err(invalid(
-                "search_after",
-                "is not supported yet; page with from and size (up to 100,000 deep)".into(),
-            ));
-        }
         if request.sort.len() > MAX_SORT_KEYS {
             return Err(invalid(
                 "sort",
@@ -245,6 +243,13 @@ impl SearchIndex {
                 Box::new(ConstScoreQuery::new(Box::new(tenant), 0.0)),
             ),
         ];
+        // The position of `search_after` narrows the page only: the total and the
+        // aggregations count every match, as in Elasticsearch.
+        let after = request
+            .search_after
+            .as_ref()
+            .map(|after| compiler.after(&request.sort, after, self.fields.key, organization))
+            .transpose()?;
         let query = BooleanQuery::new(clauses);
         let sort: Vec<SortBy> = if request.sort.is_empty() {
             vec![SortBy::Score { descending: true }]
@@ -267,9 +272,8 @@ impl SearchIndex {
             sort,
             keep: usize::try_from(keep).unwrap_or(usize::MAX),
         };
-        let (hits, total, aggregations) = if request.aggs.is_empty() {
-            let (hits, total) = searcher.search(&query, &(top, Count))?;
-            (hits, total, None)
+        let (collector, bounds) = if request.aggs.is_empty() {
+            (None, aggs::MonthBounds::new())
         } else {
             let month_fields = aggs::month_fields(&request.aggs);
             let bounds = if month_fields.is_empty() {
@@ -279,24 +283,66 @@ impl SearchIndex {
                     self.aggregate(&searcher, &query, aggs::bounds_request(&month_fields))?;
                 aggs::bounds_from(&month_fields, &first)
             };
-            let collector = aggregation_collector(aggs::to_request(&request.aggs, &bounds))?;
-            let (hits, total, answer) = searcher.search(&query, &(top, Count, collector))?;
-            let answer = serde_json::to_value(answer)
-                .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))?;
             (
-                hits,
-                total,
-                Some(aggs::to_response(&request.aggs, &bounds, answer)),
+                Some(aggregation_collector(aggs::to_request(
+                    &request.aggs,
+                    &bounds,
+                ))?),
+                bounds,
             )
         };
+        let (hits, total, answer) = match (after, collector) {
+            (None, None) => {
+                let (hits, total) = searcher.search(&query, &(top, Count))?;
+                (hits, total, None)
+            }
+            (None, Some(collector)) => {
+                let (hits, total, answer) = searcher.search(&query, &(top, Count, collector))?;
+                (hits, total, Some(answer))
+            }
+            (Some(after), collector) => {
+                let paged = BooleanQuery::new(vec![
+                    (
+                        Occur::Must,
+                        Box::new(query.clone()) as Box<dyn TantivyQuery>,
+                    ),
+                    (Occur::Must, Box::new(ConstScoreQuery::new(after, 0.0))),
+                ]);
+                let hits = searcher.search(&paged, &top)?;
+                match collector {
+                    Some(collector) => {
+                        let (total, answer) = searcher.search(&query, &(Count, collector))?;
+                        (hits, total, Some(answer))
+                    }
+                    None => (hits, searcher.search(&query, &Count)?, None),
+                }
+            }
+        };
+        let aggregations = answer
+            .map(|answer| {
+                serde_json::to_value(answer)
+                    .map(|answer| aggs::to_response(&request.aggs, &bounds, answer))
+                    .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))
+            })
+            .transpose()?;
         let skip = usize::try_from(request.offset).unwrap_or(usize::MAX);
-        let ids = hits
-            .into_iter()
-            .skip(skip)
-            .filter_map(|hit| hit.key.split_once('/').map(|(_, id)| id.to_owned()))
-            .collect();
+        let mut ids = Vec::new();
+        let mut positions = HashMap::new();
+        for hit in hits.into_iter().skip(skip) {
+            let Some((_, id)) = hit.key.split_once('/') else {
+                continue;
+            };
+            let values = hit
+                .values
+                .into_iter()
+                .map(collect::SortValue::into_json)
+                .collect();
+            ids.push(id.to_owned());
+            positions.insert(id.to_owned(), values);
+        }
         Ok(IndexAnswer {
             ids,
+            positions,
             total: total as u64,
             aggregations,
         })

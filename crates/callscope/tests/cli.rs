@@ -168,3 +168,99 @@ fn serve_demo_fills_an_empty_store_once() {
         "a second start adds nothing"
     );
 }
+
+/// The ids of the table rows `callscope search` printed, and its closing count line.
+fn search_rows(data: &str, query: &str) -> (Vec<String>, String) {
+    let stdout = run_cli(&[
+        "search",
+        "--data-dir",
+        data,
+        "--org",
+        "acme",
+        query,
+        "--sort",
+        "started_at:desc",
+        "--fields",
+        "agent.name",
+    ]);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|header| header.starts_with("ID") && header.contains("AGENT.NAME")),
+        "{stdout}"
+    );
+    let rows = lines[1..lines.len() - 1]
+        .iter()
+        .map(|row| row.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    (rows, lines.last().unwrap().to_string())
+}
+
+#[test]
+fn search_prints_a_table_beside_a_running_server_and_reindex_rebuilds_what_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_path = dir.path().join("data");
+    let data = data_path.to_str().unwrap();
+    let key = create_key(&data_path, "acme", "read,write");
+    let server = Server::start(&data_path, &["--durability", "normal"]);
+    let client = server.client(&key);
+    let calls = [
+        (
+            "older-refund",
+            "2026-05-01T10:00:00Z",
+            "I want a refund please",
+        ),
+        (
+            "newer-refund",
+            "2026-05-02T10:00:00Z",
+            "Refund my last invoice",
+        ),
+        (
+            "no-match",
+            "2026-05-03T10:00:00Z",
+            "Just checking my balance",
+        ),
+    ];
+    for (id, started, said) in calls {
+        let body = serde_json::json!({"status": "completed", "started_at": started, "agent": {"name": "Ava"},
+            "transcript": [{"role": "user", "text": said}]});
+        assert_eq!(
+            client
+                .put(&format!("/v1/calls/{id}?refresh=wait_for"), &body)
+                .0,
+            201
+        );
+    }
+    let query = r#"{"must": [{"match": {"transcript.user": "refund"}}]}"#;
+    let (rows, count) = search_rows(data, query);
+    assert_eq!(
+        rows,
+        ["newer-refund", "older-refund"],
+        "newest first, non-matching left out"
+    );
+    assert_eq!(count, "2 of 2 matching calls");
+    let bad = Command::new(BINARY)
+        .args([
+            "search",
+            "--data-dir",
+            data,
+            r#"{"match": {"agent.id": "x"}}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("use term"));
+
+    drop(server);
+    let stdout = run_cli(&["reindex", "--data-dir", data]);
+    assert!(data_path.join(callscope_store::INDEX_DIR).is_dir());
+    assert!(
+        stdout.contains("rebuilt the search index from 3 changes"),
+        "{stdout}"
+    );
+    assert_eq!(
+        search_rows(data, query).0,
+        ["newer-refund", "older-refund"],
+        "the rebuilt index answers the same"
+    );
+}

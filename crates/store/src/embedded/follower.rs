@@ -65,10 +65,15 @@ impl Follower {
                     } else {
                         MAX_COMMIT_DELAY
                     };
-                    let due = !batch.full || last_commit.elapsed() >= delay;
+                    // Stopping commits what is applied and leaves any backlog to the next
+                    // start, which replays it from the change log: shutdown stays quick.
+                    let due = stopping || !batch.full || last_commit.elapsed() >= delay;
                     if due && self.commit(applied) {
                         indexed = applied;
                         last_commit = Instant::now();
+                    }
+                    if stopping {
+                        break;
                     }
                     continue;
                 }

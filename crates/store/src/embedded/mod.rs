@@ -130,8 +130,8 @@ impl std::fmt::Debug for Inner {
 }
 
 impl Drop for Inner {
-    /// Lets the follower index what is committed, commit the index and release its lock, so
-    /// the directory can be reopened at once.
+    /// Lets the follower commit what it has applied and release the index lock, so the
+    /// directory can be reopened at once; a backlog is indexed on the next start.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         let _ = self.wake.try_send(());

@@ -7,10 +7,11 @@
 
 mod common;
 
+use common::SortValue;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use common::{Client, Server, create_key, fixture};
 use serde_json::{Value, json};
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
@@ -587,12 +588,6 @@ enum Key {
     Duration,
 }
 
-#[derive(PartialEq, PartialOrd)]
-enum SortValue {
-    Number(i64),
-    Text(String),
-}
-
 fn sort_value(rec: &Rec, key: Key) -> Option<SortValue> {
     match key {
         Key::Start => Some(SortValue::Number(rec.start_ms())),
@@ -605,40 +600,10 @@ fn sort_value(rec: &Rec, key: Key) -> Option<SortValue> {
     }
 }
 
-/// The calls matching `keep`, ordered by `keys` (`true` = descending) with missing values
-/// last in either direction. Ties left by every key are broken by the call id in the
-/// direction of the last key: that is what the server documents in
-/// `crates/store/src/index/collect.rs` (`tie_break_descending`).
+/// The ids of the calls `keep` selects, in the order the server promises for `keys`.
 fn expected(recs: &[Rec], keep: impl Fn(&Rec) -> bool, keys: &[(Key, bool)]) -> Vec<String> {
-    let mut kept: Vec<&Rec> = recs.iter().filter(|rec| keep(rec)).collect();
-    let tie_descending = keys.last().is_some_and(|(_, descending)| *descending);
-    kept.sort_by(|a, b| {
-        for (key, descending) in keys {
-            let ordering = match (sort_value(a, *key), sort_value(b, *key)) {
-                (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(_), None) => Ordering::Less,
-                (Some(x), Some(y)) => {
-                    let ordering = x.partial_cmp(&y).unwrap();
-                    if *descending {
-                        ordering.reverse()
-                    } else {
-                        ordering
-                    }
-                }
-            };
-            if ordering.is_ne() {
-                return ordering;
-            }
-        }
-        let ordering = a.id.cmp(&b.id);
-        if tie_descending {
-            ordering.reverse()
-        } else {
-            ordering
-        }
-    });
-    kept.into_iter().map(|rec| rec.id.clone()).collect()
+    let kept = recs.iter().filter(|rec| keep(rec)).collect();
+    common::server_order(kept, keys, sort_value, |rec| rec.id.as_str())
 }
 
 /// Seed 001's default order.

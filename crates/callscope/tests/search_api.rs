@@ -7,10 +7,11 @@
 
 mod common;
 
+use common::SortValue;
+
 use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
 use common::{Client, Fixture, Server, create_key};
 use serde_json::{Value, json};
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -228,12 +229,6 @@ enum Key {
     Duration,
 }
 
-#[derive(PartialEq, PartialOrd)]
-enum SortValue {
-    Number(i64),
-    Text(String),
-}
-
 fn sort_value(rec: &Rec, key: Key) -> Option<SortValue> {
     match key {
         Key::Agent => Some(SortValue::Text(rec.agent.to_owned())),
@@ -246,39 +241,10 @@ fn sort_value(rec: &Rec, key: Key) -> Option<SortValue> {
     }
 }
 
-/// The ids of the calls `keep` selects, ordered by `keys` (`true` = descending), missing
-/// values last in either direction, remaining ties by id in the direction of the last key
-/// (the server's rule, `crates/store/src/index/collect.rs`: `tie_break_descending`).
+/// The ids of the calls `keep` selects, in the order the server promises for `keys`.
 fn expected(recs: &[Rec], keep: impl Fn(&Rec) -> bool, keys: &[(Key, bool)]) -> Vec<String> {
-    let mut kept: Vec<&Rec> = recs.iter().filter(|rec| keep(rec)).collect();
-    let tie_descending = keys.last().is_some_and(|(_, descending)| *descending);
-    kept.sort_by(|a, b| {
-        for (key, descending) in keys {
-            let ordering = match (sort_value(a, *key), sort_value(b, *key)) {
-                (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(_), None) => Ordering::Less,
-                (Some(x), Some(y)) => {
-                    let ordering = x.partial_cmp(&y).unwrap();
-                    if *descending {
-                        ordering.reverse()
-                    } else {
-                        ordering
-                    }
-                }
-            };
-            if ordering.is_ne() {
-                return ordering;
-            }
-        }
-        let ordering = a.id.cmp(&b.id);
-        if tie_descending {
-            ordering.reverse()
-        } else {
-            ordering
-        }
-    });
-    kept.into_iter().map(|rec| rec.id.clone()).collect()
+    let kept = recs.iter().filter(|rec| keep(rec)).collect();
+    common::server_order(kept, keys, sort_value, |rec| rec.id.as_str())
 }
 
 const BY_ID: &[(Key, bool)] = &[];

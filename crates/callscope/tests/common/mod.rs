@@ -252,3 +252,48 @@ impl Client {
         self.send_raw("PATCH", path, &body.to_string())
     }
 }
+
+/// A value a test's own record sorts by.
+#[derive(Clone, Debug, PartialEq, PartialOrd)]
+pub enum SortValue {
+    Number(i64),
+    Text(String),
+}
+
+/// The ids of `records` in the order the server promises for `keys` (`true` = descending):
+/// missing values last in either direction, remaining ties broken by id in the direction of
+/// the last key (`crates/store/src/index/collect.rs`, `tie_break_descending`).
+pub fn server_order<R, K: Copy>(
+    mut records: Vec<&R>,
+    keys: &[(K, bool)],
+    value: impl Fn(&R, K) -> Option<SortValue>,
+    id: impl Fn(&R) -> &str,
+) -> Vec<String> {
+    use std::cmp::Ordering;
+    let directed = |ordering: Ordering, descending: bool| {
+        if descending {
+            ordering.reverse()
+        } else {
+            ordering
+        }
+    };
+    let tie_descending = keys.last().is_some_and(|(_, descending)| *descending);
+    records.sort_by(|a, b| {
+        for (key, descending) in keys {
+            let ordering = match (value(a, *key), value(b, *key)) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(x), Some(y)) => directed(x.partial_cmp(&y).unwrap(), *descending),
+            };
+            if ordering.is_ne() {
+                return ordering;
+            }
+        }
+        directed(id(a).cmp(id(b)), tie_descending)
+    });
+    records
+        .into_iter()
+        .map(|record| id(record).to_owned())
+        .collect()
+}

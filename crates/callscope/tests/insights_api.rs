@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::SortValue;
+use common::{SortValue, bucket_counts, says_phrase, words};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use common::{Client, Server, create_key, fixture};
@@ -554,29 +554,6 @@ fn corpus() -> Vec<Rec> {
 }
 
 // ---- the expected side -------------------------------------------------------------------
-
-/// Tantivy's default analysis: split on anything not alphanumeric, lowercase.
-fn words(texts: &[String]) -> Vec<String> {
-    texts
-        .iter()
-        .flat_map(|text| {
-            text.split(|c: char| !c.is_alphanumeric())
-                .filter(|word| !word.is_empty())
-                .map(str::to_lowercase)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-/// Whether one of `texts` holds the words of `phrase` one after the other.
-fn says_phrase(texts: &[String], phrase: &str) -> bool {
-    let phrase = words(&[phrase.to_owned()]);
-    texts.iter().any(|text| {
-        words(std::slice::from_ref(text))
-            .windows(phrase.len())
-            .any(|window| window == phrase.as_slice())
-    })
-}
 
 /// A sort key of seed 001's documents.
 #[derive(Clone, Copy)]
@@ -1334,21 +1311,8 @@ fn aggs_extension_counts_sessions_per_agent_within_the_filter() {
         counts
     };
     let aggs = r#"{"by_agent":{"terms":{"field":"agent_information.id"}}}"#;
-    let buckets = |body: &Value| -> Vec<(String, u64)> {
-        body["aggregations"]["by_agent"]["buckets"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no buckets in {body}"))
-            .iter()
-            .map(|b| {
-                (
-                    b["key"].as_str().unwrap().to_owned(),
-                    b["doc_count"].as_u64().unwrap(),
-                )
-            })
-            .collect()
-    };
     let check = |body: &Value, want: &BTreeMap<String, u64>| {
-        let got = buckets(body);
+        let got = bucket_counts(&body["aggregations"]["by_agent"]);
         assert!(
             got.windows(2).all(|pair| pair[0].1 >= pair[1].1),
             "most frequent first: {got:?}"
@@ -1393,7 +1357,7 @@ fn aggs_extension_counts_sessions_per_agent_within_the_filter() {
     let stranger = world.server.client(&world.other_key).with_vonage_header();
     let body = sessions(&stranger, &[("aggs", aggs)]);
     assert_eq!(body["total"], 0);
-    assert_eq!(buckets(&body), Vec::new());
+    assert_eq!(bucket_counts(&body["aggregations"]["by_agent"]), Vec::new());
 }
 
 #[test]

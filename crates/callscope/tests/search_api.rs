@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::SortValue;
+use common::{SortValue, bucket_counts, says, says_phrase};
 
 use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
 use common::{Client, Fixture, Server, create_key};
@@ -192,32 +192,6 @@ impl Rec {
         }
         body
     }
-}
-
-/// Tantivy's default analysis: split on anything not alphanumeric, lowercase.
-fn words(texts: &[String]) -> Vec<String> {
-    texts
-        .iter()
-        .flat_map(|text| {
-            text.split(|c: char| !c.is_alphanumeric())
-                .filter(|word| !word.is_empty())
-                .map(str::to_lowercase)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-fn says(texts: &[String], word: &str) -> bool {
-    words(texts).iter().any(|w| w == word)
-}
-
-fn says_phrase(texts: &[String], phrase: &str) -> bool {
-    let phrase = words(&[phrase.to_owned()]);
-    texts.iter().any(|text| {
-        words(std::slice::from_ref(text))
-            .windows(phrase.len())
-            .any(|window| window == phrase.as_slice())
-    })
 }
 
 #[derive(Clone, Copy)]
@@ -829,16 +803,8 @@ fn every_aggregation_answers_as_computed_from_the_corpus() {
     for rec in recs.iter().filter(|rec| rec.status == "completed") {
         *want.entry(rec.agent.to_owned()).or_default() += 1;
     }
-    let got: BTreeMap<String, u64> = answer["aggregations"]["by_agent"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_owned(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
+    let got: BTreeMap<String, u64> = bucket_counts(&answer["aggregations"]["by_agent"])
+        .into_iter()
         .collect();
     assert_eq!(got, want);
 }
@@ -1165,16 +1131,8 @@ fn the_index_catches_up_after_sigkill_and_is_rebuilt_when_deleted() {
     let answer = query(&client, &every);
     let want: Vec<String> = (0..25).map(|n| format!("crash-{n:02}")).collect();
     assert_eq!(call_ids(&answer, "calls"), want);
-    let buckets: BTreeMap<String, u64> = answer["aggregations"]["by_agent"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_owned(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
+    let buckets: BTreeMap<String, u64> = bucket_counts(&answer["aggregations"]["by_agent"])
+        .into_iter()
         .collect();
     let expected_buckets: BTreeMap<String, u64> =
         [("agent-even", 10), ("agent-odd", 10), ("agent-late", 5)]

@@ -297,3 +297,47 @@ pub fn server_order<R, K: Copy>(
         .map(|record| id(record).to_owned())
         .collect()
 }
+
+/// Words as tantivy's default analyzer makes them: split on anything not alphanumeric,
+/// lowercased. The tests' own model of what `match` sees.
+pub fn words(texts: &[String]) -> Vec<String> {
+    texts
+        .iter()
+        .flat_map(|text| {
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|word| !word.is_empty())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether `texts` contain `word` (already lowercase).
+pub fn says(texts: &[String], word: &str) -> bool {
+    words(texts).iter().any(|w| w == word)
+}
+
+/// Whether one of `texts` holds the words of `phrase` one after the other.
+pub fn says_phrase(texts: &[String], phrase: &str) -> bool {
+    let phrase = words(&[phrase.to_owned()]);
+    texts.iter().any(|text| {
+        words(std::slice::from_ref(text))
+            .windows(phrase.len())
+            .any(|window| window == phrase.as_slice())
+    })
+}
+
+/// The `(key, doc_count)` pairs of a bucket aggregation's answer, in the order given.
+pub fn bucket_counts(aggregation: &Value) -> Vec<(String, u64)> {
+    aggregation["buckets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no buckets in {aggregation}"))
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_owned(),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}

@@ -6,6 +6,9 @@
 // Tests panic on purpose: an unwrap that fails is a failed test with its message.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
+mod common;
+
 use callscope_model::{
     Call, CallKind, CallStatus, Event, Object, Scope, Timestamp, TranscriptEntry, ValidationError,
     WriteContext, call_from_json,
@@ -30,7 +33,7 @@ macro_rules! conformance_suite {
         mod $backend {
             use super::*;
 
-            conformance_suite!(@tests $factory;
+            backend_tests!($factory;
                 create_then_get_round_trips_the_whole_call,
                 create_on_an_existing_id_conflicts_and_changes_nothing,
                 upsert_creates_then_replaces,
@@ -65,24 +68,9 @@ macro_rules! conformance_suite {
             );
         }
     };
-    (@tests $factory:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (_guard, store) = ($factory)().await;
-                super::$name(&store).await;
-            }
-        )*
-    };
 }
 
-async fn embedded_store() -> (tempfile::TempDir, EmbeddedStore) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = EmbeddedStore::open(dir.path(), Durability::Normal).expect("the store opens");
-    (dir, store)
-}
-
-conformance_suite!(embedded, embedded_store);
+conformance_suite!(embedded, common::embedded_store);
 
 // ---- fixtures --------------------------------------------------------------------------------
 

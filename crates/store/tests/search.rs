@@ -7,6 +7,9 @@
 // Tests panic on purpose: an unwrap that fails is a failed test with its message.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
+mod common;
+
 use callscope_model::{Call, Role, TranscriptEntry, WriteContext, call_from_json};
 use callscope_query::{
     Aggregations, Query, SearchRequest, SortKey, Surface, parse_aggs, parse_query, parse_sort_list,
@@ -30,7 +33,7 @@ macro_rules! search_suite {
         mod $backend {
             use super::*;
 
-            search_suite!(@tests $factory;
+            backend_tests!($factory;
                 seed_001_filter_examples_return_exactly_the_expected_calls,
                 term_matches_any_element_of_arrays_of_objects,
                 arrays_of_objects_are_flattened_across_elements,
@@ -76,24 +79,9 @@ macro_rules! search_suite {
             );
         }
     };
-    (@tests $factory:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (_guard, store) = ($factory)().await;
-                super::$name(&store).await;
-            }
-        )*
-    };
 }
 
-async fn embedded_store() -> (tempfile::TempDir, EmbeddedStore) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = EmbeddedStore::open(dir.path(), Durability::Normal).expect("the store opens");
-    (dir, store)
-}
-
-search_suite!(embedded, embedded_store);
+search_suite!(embedded, common::embedded_store);
 
 // ---- fixtures --------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@
 use super::{open_reader, sql};
 use crate::Result;
 use crate::index::SearchIndex;
+use rusqlite::Connection;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,9 +56,22 @@ impl Follower {
         self.indexed.send_replace(indexed);
         let mut applied = indexed;
         let mut last_commit = Instant::now();
+        // One read connection for the thread's life, reopened only after an error.
+        let mut connection: Option<Connection> = None;
         loop {
             let stopping = self.stop.load(Ordering::Acquire);
-            match self.step(applied) {
+            let stepped = match connection.take() {
+                Some(open) => Ok(open),
+                None => open_reader(&self.database),
+            }
+            .and_then(|open| {
+                let step = self.step(&open, applied);
+                if step.is_ok() {
+                    connection = Some(open);
+                }
+                step
+            });
+            match stepped {
                 Ok(Some(batch)) => {
                     applied = batch.last;
                     let delay = if batch.full {
@@ -113,8 +127,7 @@ impl Follower {
     }
 
     /// Reads and applies the next batch after `applied`; `None` when the log has no more.
-    fn step(&self, applied: i64) -> Result<Option<Batch>> {
-        let connection = open_reader(&self.database)?;
+    fn step(&self, connection: &Connection, applied: i64) -> Result<Option<Batch>> {
         let snapshot = connection.unchecked_transaction()?;
         let changes = sql::changes_after(&snapshot, applied, BATCH)?;
         let Some(last) = changes.last().map(|change| change.sequence) else {

@@ -90,8 +90,13 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Consecutive edges as `[from, to)` pairs.
-fn month_ranges(edges: &[i64]) -> Vec<(i64, i64)> {
+/// The `[from, to)` month buckets of `field` (`count` months each) between its minimum and
+/// maximum as the first pass found them; none when no call has the field.
+fn month_buckets(bounds: &MonthBounds, field: &str, count: u32) -> Vec<(i64, i64)> {
+    let edges = bounds
+        .get(field)
+        .map(|(min, max)| month_edges(*min, *max, count))
+        .unwrap_or_default();
     edges.windows(2).map(|pair| (pair[0], pair[1])).collect()
 }
 
@@ -148,11 +153,7 @@ fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
             interval: DateInterval::Months { count },
             ..
         } => {
-            let edges = bounds
-                .get(&field.path)
-                .map(|(min, max)| month_edges(*min, *max, *count))
-                .unwrap_or_default();
-            let mut ranges: Vec<Value> = month_ranges(&edges)
+            let mut ranges: Vec<Value> = month_buckets(bounds, &field.path, *count)
                 .into_iter()
                 .map(|(from, to)| json!({"key": rfc3339(from), "from": from as f64, "to": to as f64}))
                 .collect();
@@ -233,11 +234,7 @@ fn reshape(aggregation: &Aggregation, bounds: &MonthBounds, result: &mut Value) 
         min_doc_count,
     } = &aggregation.kind
     {
-        let edges = bounds
-            .get(&field.path)
-            .map(|(min, max)| month_edges(*min, *max, *count))
-            .unwrap_or_default();
-        let requested: Vec<_> = month_ranges(&edges)
+        let requested: Vec<_> = month_buckets(bounds, &field.path, *count)
             .into_iter()
             .map(|(from, to)| (Some(from as f64), Some(to as f64)))
             .collect();

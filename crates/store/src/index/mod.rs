@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use tantivy::aggregation::agg_req::Aggregations as TantivyAggregations;
+use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
 use tantivy::collector::Count;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery};
@@ -318,13 +319,14 @@ impl SearchIndex {
                 }
             }
         };
-        let aggregations = answer
-            .map(|answer| {
-                serde_json::to_value(answer)
-                    .map(|answer| aggs::to_response(&request.aggs, &bounds, answer))
-                    .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))
-            })
-            .transpose()?;
+        let aggregations = match answer {
+            Some(answer) => Some(aggs::to_response(
+                &request.aggs,
+                &bounds,
+                answer_json(&answer)?,
+            )),
+            None => None,
+        };
         let skip = usize::try_from(request.offset).unwrap_or(usize::MAX);
         let mut ids = Vec::new();
         let mut positions = HashMap::new();
@@ -354,10 +356,14 @@ impl SearchIndex {
         query: &BooleanQuery,
         request: Value,
     ) -> Result<Value> {
-        let answer = searcher.search(query, &aggregation_collector(request)?)?;
-        serde_json::to_value(answer)
-            .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))
+        answer_json(&searcher.search(query, &aggregation_collector(request)?)?)
     }
+}
+
+/// Tantivy's aggregation answer as Elasticsearch-shaped JSON.
+fn answer_json(answer: &AggregationResults) -> Result<Value> {
+    serde_json::to_value(answer)
+        .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))
 }
 
 fn aggregation_collector(request: Value) -> Result<AggregationCollector> {

@@ -9,7 +9,7 @@ use crate::cli::BenchArgs;
 use crate::demo;
 use callscope_model::{TimeBound, Timestamp};
 use callscope_query::{
-    Aggregations, SearchRequest, Surface, parse_aggs, parse_query, parse_sort_list,
+    Aggregations, SearchRequest, Surface, TrackTotalHits, parse_aggs, parse_query, parse_sort_list,
 };
 use callscope_store::{INDEX_DIR, IndexMode, Store};
 use serde_json::{Value, json};
@@ -152,6 +152,7 @@ impl Samples {
             limit: 500,
             search_after: None,
             aggs,
+            track_total_hits: TrackTotalHits::Exact,
         };
         let found = store.search(ORGANIZATION, &request).await?;
         let keys = |name: &str| -> Vec<String> {
@@ -191,6 +192,8 @@ impl Samples {
                 limit,
                 search_after: None,
                 aggs,
+                // What `POST /v1/calls/query` does unless asked otherwise.
+                track_total_hits: TrackTotalHits::DEFAULT,
             })
         };
         let none = Aggregations::new;
@@ -219,6 +222,13 @@ impl Samples {
                 )
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let by_word_counted = by_word
+            .iter()
+            .map(|request| SearchRequest {
+                track_total_hits: TrackTotalHits::Exact,
+                ..request.clone()
+            })
+            .collect();
         let combined = self
             .tags
             .windows(2)
@@ -250,6 +260,7 @@ impl Samples {
                 "(2) match common word + term status, top 10 by score",
                 by_word,
             ),
+            ("(2b) the same, counting every match", by_word_counted),
             ("(3) must + should + must_not (seed 001 shape)", combined),
             (
                 "(4) terms agent.id + avg duration over all",

@@ -3,7 +3,7 @@
 
 use crate::cli::SearchArgs;
 use callscope_query::{
-    Aggregations, SearchRequest, Surface, parse_query, parse_sort_list, resolve,
+    Aggregations, SearchRequest, Surface, TrackTotalHits, parse_query, parse_sort_list, resolve,
 };
 use callscope_store::{IndexMode, Store};
 use serde_json::Value;
@@ -35,6 +35,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         limit: args.limit,
         search_after: None,
         aggs: Aggregations::new(),
+        track_total_hits: TrackTotalHits::Exact,
     };
     let result = store.search(&args.org, &request).await?;
     let mut columns: Vec<(String, String)> = COLUMNS

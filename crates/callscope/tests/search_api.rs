@@ -513,6 +513,35 @@ fn from_and_size_page_through_everything_without_gaps_or_repeats() {
 }
 
 #[test]
+fn track_total_hits_bounds_the_count_as_in_elasticsearch() {
+    let f = Fixture::new();
+    let client = f.client();
+    let recs = corpus();
+    write_corpus(&client, &recs);
+    let all = u64::try_from(recs.len()).unwrap();
+    for (track, total, relation) in [
+        (None, all, "eq"),
+        (Some(json!(true)), all, "eq"),
+        (Some(json!(all)), all, "eq"),
+        (Some(json!(all - 1)), all - 1, "gte"),
+        (Some(json!(3)), 3, "gte"),
+        (Some(json!(false)), 0, "gte"),
+    ] {
+        let body = match &track {
+            None => json!({"size": 2}),
+            Some(track) => json!({"size": 2, "track_total_hits": track}),
+        };
+        let answer = query(&client, &body);
+        assert_eq!(
+            (&answer["total"], &answer["total_relation"]),
+            (&json!(total), &json!(relation)),
+            "{body}"
+        );
+        assert_eq!(call_ids(&answer, "calls").len(), 2, "{body}");
+    }
+}
+
+#[test]
 fn fields_keep_only_the_named_paths() {
     let f = Fixture::new();
     let client = f.client();
@@ -877,6 +906,7 @@ fn bad_queries_are_refused_by_name() {
         ),
         (json!({"fields": [""]}), vec!["empty"]),
         (json!({"colour": 1}), vec!["colour"]),
+        (json!({"track_total_hits": "yes"}), vec!["track_total_hits"]),
     ];
     for (body, words) in cases {
         let what = body.to_string();

@@ -141,7 +141,7 @@ pub(crate) fn sequence(input: &EventInput<'_>, timing: &Timing) -> Vec<Event> {
             }
             match input.signal {
                 Signal::NoAnswer => {
-                    let (code, text) = if input.variant % 2 == 0 {
+                    let (code, text) = if input.variant.is_multiple_of(2) {
                         (480, "Temporarily Unavailable")
                     } else {
                         (487, "Request Terminated")

@@ -275,14 +275,14 @@ pub(crate) fn build(input: &FlowInput<'_>, rng: &mut Rng) -> Flow {
     nodes.extend(closing);
     nodes.truncate(8);
 
-    if input.errored {
-        if let Some(last) = nodes.last_mut() {
-            set_status(
-                last,
-                500,
-                "Internal error while executing node: upstream request timed out",
-            );
-        }
+    if input.errored
+        && let Some(last) = nodes.last_mut()
+    {
+        set_status(
+            last,
+            500,
+            "Internal error while executing node: upstream request timed out",
+        );
     }
 
     let collected_tags = nodes.iter().flat_map(|n| n.tags.iter().cloned()).collect();

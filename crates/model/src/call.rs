@@ -630,13 +630,13 @@ pub fn normalize_transcript(
     let mut ids = HashSet::new();
     for (position, entry) in entries.iter_mut().enumerate() {
         let field = |name: &str| format!("transcript[{position}].{name}");
-        if let (Some(start), Some(end)) = (entry.start_ms, entry.end_ms) {
-            if end < start {
-                return Err(ValidationError::new(
-                    field("end_ms"),
-                    format!("{end} is before start_ms {start}"),
-                ));
-            }
+        if let (Some(start), Some(end)) = (entry.start_ms, entry.end_ms)
+            && end < start
+        {
+            return Err(ValidationError::new(
+                field("end_ms"),
+                format!("{end} is before start_ms {start}"),
+            ));
         }
         if entry.id.is_empty() {
             entry.id = new_id();

@@ -194,6 +194,38 @@ pub struct SearchRequest {
     /// one value per sort key (`None` where the call had no value) followed by the id.
     pub search_after: Option<SearchAfter>,
     pub aggs: Aggregations,
+    pub track_total_hits: TrackTotalHits,
+}
+
+/// How far matches are counted (Elasticsearch's `track_total_hits`). A bounded count lets a
+/// search ranked by relevance skip the matches that cannot make the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackTotalHits {
+    /// Count every match.
+    Exact,
+    /// Count up to this many; beyond it the total is a lower bound.
+    UpTo(u64),
+}
+
+impl TrackTotalHits {
+    /// Elasticsearch's default: exact up to 10,000.
+    pub const DEFAULT: Self = Self::UpTo(10_000);
+}
+
+/// Whether a total is the exact count or a lower bound (Elasticsearch's `eq` and `gte`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TotalRelation {
+    Equal,
+    AtLeast,
+}
+
+impl TotalRelation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Equal => "eq",
+            Self::AtLeast => "gte",
+        }
+    }
 }
 
 /// A position in a sorted result.

@@ -14,7 +14,8 @@ mod sort;
 pub use aggs::parse_aggs;
 pub use ast::{
     Aggregation, AggregationKind, Aggregations, BoolQuery, DateInterval, Operator, Query,
-    RangeBounds, RangeBucket, Scalar, SearchAfter, SearchRequest, SortKey,
+    RangeBounds, RangeBucket, Scalar, SearchAfter, SearchRequest, SortKey, TotalRelation,
+    TrackTotalHits,
 };
 pub use fields::{FieldInfo, FieldKind, IndexField, Surface, catalogue, resolve, resolve_sort};
 pub use parse::parse_query;

@@ -53,8 +53,10 @@ pub struct Written {
 pub struct SearchResult {
     /// The page of calls, in the requested order.
     pub calls: Vec<Call>,
-    /// Calls matching the query, over all pages.
+    /// Calls matching the query, over all pages: exact, or a lower bound when the request
+    /// bounded the count and more matched.
     pub total: u64,
+    pub total_relation: callscope_query::TotalRelation,
     /// Elasticsearch-shaped answers of the requested aggregations.
     pub aggregations: Option<serde_json::Value>,
     /// Each returned call's sort values by id (numbers, strings, `null` when missing): with

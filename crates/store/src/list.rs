@@ -137,7 +137,7 @@ impl Cursor {
                 "is not a cursor this server issued (use next_cursor)",
             )
         };
-        if text.len() % 2 != 0 || text.len() > 2048 {
+        if !text.len().is_multiple_of(2) || text.len() > 2048 {
             return Err(refuse());
         }
         let bytes = (0..text.len())

@@ -12,7 +12,8 @@ mod common;
 
 use callscope_model::{Call, Role, TranscriptEntry, WriteContext, call_from_json};
 use callscope_query::{
-    Aggregations, Query, SearchRequest, SortKey, Surface, parse_aggs, parse_query, parse_sort_list,
+    Aggregations, Query, SearchRequest, SortKey, Surface, TotalRelation, TrackTotalHits,
+    parse_aggs, parse_query, parse_sort_list,
 };
 use callscope_store::{
     CallBuilder, Durability, EmbeddedStore, INDEX_DIR, SearchResult, Store, WriteMode,
@@ -59,6 +60,8 @@ macro_rules! search_suite {
                 sort_on_a_user_defined_number_field,
                 no_sort_orders_by_relevance,
                 without_sort_equal_scores_tie_break_by_ascending_id,
+                ranking_by_score_skips_nothing_that_belongs_on_the_page,
+                a_bounded_count_stops_at_its_bound,
                 offset_pages_walk_the_whole_sorted_result,
                 limit_zero_gives_the_total_and_no_calls,
                 an_organization_never_sees_another_ones_calls,
@@ -537,6 +540,7 @@ fn request(query: Query, sort: Vec<SortKey>, offset: u64, limit: u32) -> SearchR
         limit,
         search_after: None,
         aggs: Aggregations::new(),
+        track_total_hits: TrackTotalHits::Exact,
     }
 }
 
@@ -1986,6 +1990,121 @@ async fn no_sort_orders_by_relevance(store: &dyn Store) {
         )
         .await;
         assert_eq!(ids_of(&result.calls), order, "{word}");
+    }
+}
+
+/// Enough calls that a top-k ranked by score prunes (the collector sets its bar after a few
+/// hundred candidates per segment), each said "zebra" `tf` times in a transcript of always
+/// the same length: BM25 then orders by `tf`, and equal `tf` ties break by ascending id.
+async fn ranking_by_score_skips_nothing_that_belongs_on_the_page(store: &dyn Store) {
+    const CALLS: i64 = 3_000;
+    const WORDS: usize = 8;
+    let ranked_call = |org: &str, j: i64| {
+        let tf = usize::try_from(j * 7 % 6).unwrap();
+        let mut words = vec!["zebra"; tf];
+        words.resize(WORDS, "meadow");
+        let status = if j % 3 == 0 { "failed" } else { "completed" };
+        let agent = if j % 5 == 0 { "agent-x" } else { "agent-y" };
+        let call = call_of(
+            org,
+            json!({"id": format!("rank-{:04}", (j * 389) % CALLS), "status": status,
+                   "agent": {"id": agent},
+                   "transcript": [{"role": "user", "text": words.join(" ")}]}),
+        );
+        (call, tf)
+    };
+    let calls: Vec<(Call, usize)> = (0..CALLS)
+        .map(|j| ranked_call(ORG_A, j))
+        .chain((0..200).map(|j| ranked_call(ORG_B, j)))
+        .collect();
+    let plain: Vec<Call> = calls.iter().map(|(call, _)| call.clone()).collect();
+    // Two segments, each with well over a few hundred matches.
+    for half in plain.chunks(plain.len().div_ceil(2)) {
+        insert(store, half).await;
+        store.refresh().await.unwrap();
+    }
+    let mut ranked: Vec<(usize, String)> = calls
+        .iter()
+        .filter(|(call, tf)| {
+            call.organization_id == ORG_A
+                && *tf > 0
+                && call.status.as_str() == "completed"
+                && agent_id(call) != Some("agent-x")
+        })
+        .map(|(call, tf)| (*tf, call.id.clone()))
+        .collect();
+    ranked.sort_by(|(tf_a, id_a), (tf_b, id_b)| tf_b.cmp(tf_a).then_with(|| id_a.cmp(id_b)));
+    // The best five go; the page must close up behind them.
+    for (_, id) in ranked.drain(..5) {
+        assert!(store.delete_call(ORG_A, &id).await.unwrap());
+    }
+    store.refresh().await.unwrap();
+    let expected: Vec<String> = ranked.into_iter().map(|(_, id)| id).collect();
+    assert!(
+        expected.len() > 1_000,
+        "fixture problem: {} matches",
+        expected.len()
+    );
+
+    let ranking = query(
+        Surface::Native,
+        &json!({"bool": {"must": [{"match": {"transcript.text": "zebra"}}],
+                         "filter": [{"term": {"status": "completed"}}],
+                         "must_not": [{"term": {"agent.id": "agent-x"}}]}}),
+    );
+    for (offset, limit) in [(0, 1), (0, 10), (10, 10), (0, 37), (250, 25), (1000, 100)] {
+        let result = run(
+            store,
+            ORG_A,
+            &request(ranking.clone(), Vec::new(), offset, limit),
+        )
+        .await;
+        let start = usize::try_from(offset).unwrap();
+        let end = (start + usize::try_from(limit).unwrap()).min(expected.len());
+        assert_eq!(
+            ids_of(&result.calls),
+            expected[start..end],
+            "page from {offset}, size {limit}"
+        );
+        assert_eq!(result.total, expected.len() as u64);
+    }
+}
+
+async fn a_bounded_count_stops_at_its_bound(store: &dyn Store) {
+    let corpus = load_in_batches(store, 3).await;
+    let everything = expected(&corpus, ORG_A, |_| true).len() as u64;
+    let seed_agent = json!({"term": {"agent.id": SEED_AGENT}});
+    let of_agent = expected(&corpus, ORG_A, |call| agent_id(call) == Some(SEED_AGENT)).len() as u64;
+    for (filter, matches) in [(json!({}), everything), (seed_agent, of_agent)] {
+        for (track, want) in [
+            (TrackTotalHits::Exact, (matches, TotalRelation::Equal)),
+            (
+                TrackTotalHits::UpTo(matches),
+                (matches, TotalRelation::Equal),
+            ),
+            (
+                TrackTotalHits::UpTo(matches + 50),
+                (matches, TotalRelation::Equal),
+            ),
+            (
+                TrackTotalHits::UpTo(matches - 1),
+                (matches - 1, TotalRelation::AtLeast),
+            ),
+            (TrackTotalHits::UpTo(0), (0, TotalRelation::AtLeast)),
+        ] {
+            let request = SearchRequest {
+                track_total_hits: track,
+                ..request(query(Surface::Native, &filter), Vec::new(), 0, 5)
+            };
+            let result = run(store, ORG_A, &request).await;
+            assert_eq!(
+                (result.total, result.total_relation),
+                want,
+                "{filter} counted with {track:?}"
+            );
+            // The page does not depend on how far the matches were counted.
+            assert_eq!(result.calls.len(), 5, "{filter} counted with {track:?}");
+        }
     }
 }
 

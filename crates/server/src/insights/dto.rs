@@ -10,8 +10,8 @@ use crate::error::ApiError;
 use crate::params::{invalid, non_empty, parse_number, parse_time};
 use callscope_model::{Agent, Call, Channel, FlowNode, Parameter, Role, Tag, TimeBound, Timestamp};
 use callscope_query::{
-    BoolQuery, IndexField, Query, RangeBounds, Scalar, SearchRequest, SortKey, Surface, parse_aggs,
-    parse_fields, parse_query, parse_sort_list, resolve,
+    BoolQuery, IndexField, Query, RangeBounds, Scalar, SearchRequest, SortKey, Surface,
+    TrackTotalHits, parse_aggs, parse_fields, parse_query, parse_sort_list, resolve,
 };
 use callscope_store::{MAX_SORT_KEYS, MAX_WINDOW};
 use serde::{Deserialize, Serialize};
@@ -326,6 +326,7 @@ impl InsightsParams {
                 limit: page_size,
                 search_after: None,
                 aggs,
+                track_total_hits: TrackTotalHits::Exact,
             },
             page_number,
             page_size,
@@ -341,10 +342,10 @@ fn check_range(
     to: Option<TimeBound>,
     max_range_days: Option<u32>,
 ) -> Result<(), ApiError> {
-    if let (Some(from), Some(to)) = (from, to) {
-        if from.start() >= to.end_exclusive() {
-            return Err(invalid("from_date", "is after to_date; the range is empty"));
-        }
+    if let (Some(from), Some(to)) = (from, to)
+        && from.start() >= to.end_exclusive()
+    {
+        return Err(invalid("from_date", "is after to_date; the range is empty"));
     }
     let Some(days) = max_range_days else {
         return Ok(());
@@ -407,13 +408,13 @@ const PROJECTION_ALIASES: [(&str, &str); 1] = [("agent_id", "id")];
 pub fn project_session(document: &Value, paths: &[String]) -> Value {
     let mut projected = callscope_query::project(document, paths);
     for (alias, agent_key) in PROJECTION_ALIASES {
-        if paths.iter().any(|path| path == alias) {
-            if let (Some(value), Value::Object(fields)) = (
+        if paths.iter().any(|path| path == alias)
+            && let (Some(value), Value::Object(fields)) = (
                 document["agent_information"].get(agent_key).cloned(),
                 &mut projected,
-            ) {
-                fields.insert(alias.to_owned(), value);
-            }
+            )
+        {
+            fields.insert(alias.to_owned(), value);
         }
     }
     projected

@@ -13,8 +13,8 @@ use callscope_model::{
 };
 use callscope_query::{
     Aggregations, BoolQuery, FieldKind, Operator, Query, RangeBounds, Scalar, SearchAfter,
-    SearchRequest, SortKey, Surface, parse_aggs, parse_fields, parse_query, parse_sort_json,
-    project, resolve,
+    SearchRequest, SortKey, Surface, TrackTotalHits, parse_aggs, parse_fields, parse_query,
+    parse_sort_json, project, resolve,
 };
 use callscope_store::{CallPage, Cursor, ListCalls, Paging, SearchResult, SortField, SortOrder};
 use serde::{Deserialize, Serialize};
@@ -276,7 +276,7 @@ impl<'a> CostItemView<'a> {
 
 /// Whole seconds as an integer, otherwise seconds with the milliseconds as a fraction.
 fn seconds(ms: u64) -> Number {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         Number::from(ms / 1000)
     } else {
         // Precision: u64 milliseconds below 2^53 are exact in f64, far beyond any call.
@@ -475,10 +475,10 @@ impl ListParams {
         let (sort, order) = parse_sort(self.sort)?;
         let from = parse_time("from", self.from)?;
         let to = parse_time("to", self.to)?;
-        if let (Some(from), Some(to)) = (from, to) {
-            if from.start() >= to.end_exclusive() {
-                return Err(invalid("from", "is after `to`; the range is empty"));
-            }
+        if let (Some(from), Some(to)) = (from, to)
+            && from.start() >= to.end_exclusive()
+        {
+            return Err(invalid("from", "is after `to`; the range is empty"));
         }
         let paging = match (non_empty(self.cursor), page) {
             (Some(_), Some(_)) => {
@@ -604,6 +604,8 @@ fn list_as_search(list: &ListCalls, text: String) -> Result<SearchRequest, ApiEr
         limit,
         search_after: None,
         aggs: Aggregations::new(),
+        // The list's `total` is a count, as without `q`.
+        track_total_hits: TrackTotalHits::Exact,
     })
 }
 
@@ -628,7 +630,8 @@ pub struct QueryBody {
     search_after: Option<Value>,
     #[serde(default, alias = "aggregations")]
     aggs: Option<Value>,
-    /// Accepted for Elasticsearch clients (a bool or a number); totals are always exact here.
+    /// Elasticsearch's: `true` counts every match, a number counts up to it, `false` counts
+    /// none; by default up to 10,000. Beyond the bound `total_relation` is `gte`.
     #[serde(default)]
     track_total_hits: Option<Value>,
 }
@@ -647,16 +650,17 @@ impl QueryBody {
         if size > MAX_SIZE {
             return Err(invalid("size", format!("{size} is more than {MAX_SIZE}")));
         }
-        if let Some(track) = self
-            .track_total_hits
-            .as_ref()
-            .filter(|v| !(v.is_boolean() || v.is_u64()))
-        {
-            return Err(invalid(
-                "track_total_hits",
-                format!("expected true, false or a number, got {track}"),
-            ));
-        }
+        let track_total_hits = match &self.track_total_hits {
+            None => TrackTotalHits::DEFAULT,
+            Some(Value::Bool(true)) => TrackTotalHits::Exact,
+            Some(Value::Bool(false)) => TrackTotalHits::UpTo(0),
+            Some(track) => track.as_u64().map(TrackTotalHits::UpTo).ok_or_else(|| {
+                invalid(
+                    "track_total_hits",
+                    format!("expected true, false or a count, got {track}"),
+                )
+            })?,
+        };
 
         let query = match &self.query {
             Some(query) => parse_query(Surface::Native, query).map_err(|e| invalid("query", e))?,
@@ -692,6 +696,7 @@ impl QueryBody {
             limit: size,
             search_after,
             aggs,
+            track_total_hits,
         };
         Ok(QueryRequest { search, fields })
     }
@@ -755,6 +760,8 @@ fn sort_value(key: &SortKey, value: &Value) -> Option<Option<Scalar>> {
 #[derive(Debug, Serialize)]
 pub struct QueryView {
     total: u64,
+    /// `eq` when `total` is the count, `gte` when counting stopped at `track_total_hits`.
+    total_relation: &'static str,
     from: u64,
     size: u32,
     calls: Vec<Value>,
@@ -784,6 +791,7 @@ impl QueryView {
             .collect();
         Self {
             total: result.total,
+            total_relation: result.total_relation.as_str(),
             from: request.search.offset,
             size: request.search.limit,
             calls,

@@ -279,10 +279,10 @@ impl EmbeddedStore {
                 .unchecked_transaction()
                 .map_err(StoreError::from)
                 .and_then(|snapshot| work(&snapshot));
-            if let Ok(mut idle) = inner.readers.lock() {
-                if idle.len() < MAX_IDLE_READERS {
-                    idle.push(connection);
-                }
+            if let Ok(mut idle) = inner.readers.lock()
+                && idle.len() < MAX_IDLE_READERS
+            {
+                idle.push(connection);
             }
             result
         })
@@ -463,6 +463,7 @@ impl Store for EmbeddedStore {
         Ok(SearchResult {
             calls,
             total: answer.total,
+            total_relation: answer.total_relation,
             aggregations: answer.aggregations,
             positions: answer.positions,
         })

@@ -277,11 +277,9 @@ fn reshape(aggregation: &Aggregation, bounds: &MonthBounds, result: &mut Value) 
         return;
     };
     for bucket in buckets {
-        if date_keys {
-            if let Some(key) = bucket["key"].as_f64() {
-                bucket["key"] = json!(key as i64);
-                bucket["key_as_string"] = json!(rfc3339(key as i64));
-            }
+        if date_keys && let Some(key) = bucket["key"].as_f64() {
+            bucket["key"] = json!(key as i64);
+            bucket["key_as_string"] = json!(rfc3339(key as i64));
         }
         for (name, sub) in &aggregation.aggs {
             if let Some(result) = bucket.get_mut(name) {

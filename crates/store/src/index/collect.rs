@@ -9,6 +9,7 @@
 use std::cmp::Ordering;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnType, StrColumn};
+use tantivy::query::Weight;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// Most sort keys one search may use.
@@ -229,21 +230,40 @@ pub(crate) struct TopSegmentCollector {
     keys: StrColumn,
     keep: usize,
     entries: Vec<Entry>,
+    /// The worst entry kept by the last shrink: a match that ranks after it cannot enter
+    /// the top, so its key is never read (reading the key column is most of the cost of a
+    /// match that does not make the page).
+    worst: Option<Entry>,
 }
 
 impl TopSegmentCollector {
-    fn compare(&self, a: &Entry, b: &Entry) -> Ordering {
+    /// Compares the sort values only, not the tie-breaking key.
+    fn compare_values(&self, a: &[Local; MAX_SORT_KEYS], b: &[Local; MAX_SORT_KEYS]) -> Ordering {
         self.sort
             .iter()
             .enumerate()
-            .map(|(at, key)| compare_local(a.values[at], b.values[at], key.descending()))
+            .map(|(at, key)| compare_local(a[at], b[at], key.descending()))
             .find(|ordering| ordering.is_ne())
-            .unwrap_or_else(|| {
-                ordered(
-                    a.key_ordinal.cmp(&b.key_ordinal),
-                    tie_break_descending(&self.sort),
-                )
-            })
+            .unwrap_or(Ordering::Equal)
+    }
+
+    fn compare_keys(&self, a: u64, b: u64) -> Ordering {
+        ordered(a.cmp(&b), tie_break_descending(&self.sort))
+    }
+
+    fn compare(&self, a: &Entry, b: &Entry) -> Ordering {
+        self.compare_values(&a.values, &b.values)
+            .then_with(|| self.compare_keys(a.key_ordinal, b.key_ordinal))
+    }
+
+    /// The score a match must exceed to be offered when ranking by score alone: just below
+    /// the worst kept score, so a tie still reaches the key comparison.
+    #[allow(clippy::cast_possible_truncation)] // the score came from an f32
+    fn score_floor(&self) -> Score {
+        match self.worst.map(|worst| worst.values[0]) {
+            Some(Local::Number(score)) => (score as Score).next_down(),
+            _ => Score::MIN,
+        }
     }
 
     /// Keeps the best `keep` entries; run when the buffer doubles, so it costs O(n) overall.
@@ -256,6 +276,7 @@ impl TopSegmentCollector {
             let mut entries = std::mem::take(&mut self.entries);
             entries.select_nth_unstable_by(self.keep - 1, |a, b| self.compare(a, b));
             entries.truncate(self.keep);
+            self.worst = entries.get(self.keep - 1).copied();
             self.entries = entries;
         }
     }
@@ -265,12 +286,29 @@ impl SegmentCollector for TopSegmentCollector {
     type Fruit = Vec<Hit>;
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        let Some(key_ordinal) = self.keys.term_ords(doc).next() else {
+        if self.keep == 0 {
             return;
-        };
+        }
         let mut values = [Local::Missing; MAX_SORT_KEYS];
         for (slot, column) in values.iter_mut().zip(&self.columns) {
             *slot = column.read(doc, score);
+        }
+        let against_worst = self.worst.map(|worst| {
+            (
+                self.compare_values(&values, &worst.values),
+                worst.key_ordinal,
+            )
+        });
+        if matches!(against_worst, Some((Ordering::Greater, _))) {
+            return;
+        }
+        let Some(key_ordinal) = self.keys.term_ords(doc).next() else {
+            return;
+        };
+        if let Some((Ordering::Equal, worst_key)) = against_worst
+            && self.compare_keys(key_ordinal, worst_key).is_gt()
+        {
+            return;
         }
         self.entries.push(Entry {
             values,
@@ -345,6 +383,7 @@ impl Collector for TopCollector {
             keys,
             keep: self.keep,
             entries: Vec::new(),
+            worst: None,
         })
     }
 
@@ -352,6 +391,42 @@ impl Collector for TopCollector {
         self.sort
             .iter()
             .any(|by| matches!(by, SortBy::Score { .. }))
+    }
+
+    /// Tantivy's default, except that a ranking by score alone lets the weight skip what
+    /// cannot beat the page (`Weight::for_each_pruning`).
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment_ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Vec<Hit>> {
+        let mut segment = self.for_segment(segment_ord, reader)?;
+        let alive = reader.alive_bitset();
+        let is_alive = |doc: DocId| alive.is_none_or(|alive| alive.is_alive(doc));
+        if matches!(self.sort.as_slice(), [SortBy::Score { descending: true }]) {
+            weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+                if is_alive(doc) {
+                    segment.collect(doc, score);
+                }
+                segment.score_floor()
+            })?;
+        } else if self.requires_scoring() {
+            weight.for_each(reader, &mut |doc, score| {
+                if is_alive(doc) {
+                    segment.collect(doc, score);
+                }
+            })?;
+        } else {
+            weight.for_each_no_score(reader, &mut |docs| {
+                for &doc in docs {
+                    if is_alive(doc) {
+                        segment.collect(doc, 0.0);
+                    }
+                }
+            })?;
+        }
+        Ok(segment.harvest())
     }
 
     fn merge_fruits(&self, fruits: Vec<Vec<Hit>>) -> tantivy::Result<Vec<Hit>> {

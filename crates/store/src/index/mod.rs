@@ -9,13 +9,15 @@ mod aggs;
 mod collect;
 mod compile;
 pub(crate) mod document;
+mod filtered;
 
 use crate::{Result, StoreError};
 use callscope_model::Call;
-use callscope_query::{FieldKind, SearchRequest};
+use callscope_query::{FieldKind, SearchRequest, TotalRelation, TrackTotalHits};
 pub use collect::MAX_SORT_KEYS;
 use collect::{ColumnValues, KEY_FIELD, SortBy, TopCollector};
 use compile::Compiler;
+use filtered::FilteredQuery;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,12 +26,14 @@ use tantivy::aggregation::agg_req::Aggregations as TantivyAggregations;
 use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
 use tantivy::collector::Count;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as TantivyQuery, TermQuery};
+use tantivy::query::{EnableScoring, Occur, Query as TantivyQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::TokenizerManager;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TERMINATED, TantivyDocument, Term,
+};
 
 /// Most calls a search may skip plus return; deeper pages use `search_after`.
 pub const MAX_WINDOW: u64 = 100_000;
@@ -53,6 +57,7 @@ pub(crate) struct IndexAnswer {
     /// Each call's sort values, by id: what `search_after` takes to continue after it.
     pub positions: HashMap<String, Vec<Value>>,
     pub total: u64,
+    pub total_relation: TotalRelation,
     pub aggregations: Option<Value>,
 }
 
@@ -237,21 +242,15 @@ impl SearchIndex {
             Term::from_field_text(self.fields.organization, organization),
             IndexRecordOption::Basic,
         );
-        let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![
-            (Occur::Must, compiler.compile(&request.query)?),
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(tenant), 0.0)),
-            ),
-        ];
-        // The position of `search_after` narrows the page only: the total and the
-        // aggregations count every match, as in Elasticsearch.
+        let split = compiler.split(&request.query)?;
+        let mut filters = split.filters;
+        filters.push((Occur::Must, Box::new(tenant)));
+        let matching = FilteredQuery::new(split.scoring, filters);
         let after = request
             .search_after
             .as_ref()
             .map(|after| compiler.after(&request.sort, after, self.fields.key, organization))
             .transpose()?;
-        let query = BooleanQuery::new(clauses);
         let sort: Vec<SortBy> = if request.sort.is_empty() {
             vec![SortBy::Score { descending: true }]
         } else {
@@ -281,7 +280,7 @@ impl SearchIndex {
                 aggs::MonthBounds::new()
             } else {
                 let first =
-                    self.aggregate(&searcher, &query, aggs::bounds_request(&month_fields))?;
+                    self.aggregate(&searcher, &matching, aggs::bounds_request(&month_fields))?;
                 aggs::bounds_from(&month_fields, &first)
             };
             (
@@ -292,31 +291,26 @@ impl SearchIndex {
                 bounds,
             )
         };
-        let (hits, total, answer) = match (after, collector) {
-            (None, None) => {
-                let (hits, total) = searcher.search(&query, &(top, Count))?;
-                (hits, total, None)
+        // The page and the count are separate passes: the page may skip what cannot make it
+        // (ranked by score), and the count may stop at the requested bound.
+        let hits = if top.keep == 0 {
+            Vec::new()
+        } else {
+            // The position of `search_after` narrows the page only: the total and the
+            // aggregations count every match, as in Elasticsearch.
+            match after {
+                Some(after) => searcher.search(&matching.and(after), &top)?,
+                None => searcher.search(&matching, &top)?,
             }
-            (None, Some(collector)) => {
-                let (hits, total, answer) = searcher.search(&query, &(top, Count, collector))?;
-                (hits, total, Some(answer))
+        };
+        let (total, total_relation, answer) = match collector {
+            Some(collector) => {
+                let (total, answer) = searcher.search(&matching, &(Count, collector))?;
+                (total as u64, TotalRelation::Equal, Some(answer))
             }
-            (Some(after), collector) => {
-                let paged = BooleanQuery::new(vec![
-                    (
-                        Occur::Must,
-                        Box::new(query.clone()) as Box<dyn TantivyQuery>,
-                    ),
-                    (Occur::Must, Box::new(ConstScoreQuery::new(after, 0.0))),
-                ]);
-                let hits = searcher.search(&paged, &top)?;
-                match collector {
-                    Some(collector) => {
-                        let (total, answer) = searcher.search(&query, &(Count, collector))?;
-                        (hits, total, Some(answer))
-                    }
-                    None => (hits, searcher.search(&query, &Count)?, None),
-                }
+            None => {
+                let (total, relation) = count(&searcher, &matching, request.track_total_hits)?;
+                (total, relation, None)
             }
         };
         let aggregations = match answer {
@@ -345,7 +339,8 @@ impl SearchIndex {
         Ok(IndexAnswer {
             ids,
             positions,
-            total: total as u64,
+            total,
+            total_relation,
             aggregations,
         })
     }
@@ -353,11 +348,39 @@ impl SearchIndex {
     fn aggregate(
         &self,
         searcher: &tantivy::Searcher,
-        query: &BooleanQuery,
+        query: &FilteredQuery,
         request: Value,
     ) -> Result<Value> {
         answer_json(&searcher.search(query, &aggregation_collector(request)?)?)
     }
+}
+
+/// Counts the matches of `query`, exactly or up to the bound `track` sets.
+fn count(
+    searcher: &tantivy::Searcher,
+    query: &FilteredQuery,
+    track: TrackTotalHits,
+) -> Result<(u64, TotalRelation)> {
+    let TrackTotalHits::UpTo(bound) = track else {
+        return Ok((query.count(searcher)? as u64, TotalRelation::Equal));
+    };
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut counted = 0u64;
+    for reader in searcher.segment_readers() {
+        let alive = reader.alive_bitset();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                counted += 1;
+                if counted > bound {
+                    return Ok((bound, TotalRelation::AtLeast));
+                }
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok((counted, TotalRelation::Equal))
 }
 
 /// Tantivy's aggregation answer as Elasticsearch-shaped JSON.

@@ -84,8 +84,8 @@ impl Compiler {
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
-    /// Splits a query into the clauses that score and those that only filter, so a search
-    /// ranked by score can let the scoring clauses alone drive it (see `filtered.rs`).
+    /// Splits a query into the clauses that score and those that only filter, so the search
+    /// can add its own filters (tenant, `search_after`) beside the request's (`filtered.rs`).
     pub(crate) fn split(&mut self, query: &Query) -> Result<Split> {
         match query {
             Query::Bool(bool_query) => self.split_bool(bool_query),
@@ -191,7 +191,7 @@ impl Compiler {
         } else {
             Occur::Should
         };
-        let clauses: Vec<(Occur, Compiled)> = self
+        let mut clauses: Vec<(Occur, Compiled)> = self
             .tokens(text)
             .iter()
             .map(|token| {
@@ -202,11 +202,12 @@ impl Compiler {
                 (occur, query)
             })
             .collect();
-        if clauses.is_empty() {
+        match clauses.len() {
             // Nothing searchable in the text (only punctuation): nothing matches, as in ES.
-            return Box::new(EmptyQuery);
+            0 => Box::new(EmptyQuery),
+            1 => clauses.remove(0).1,
+            _ => Box::new(BooleanQuery::new(clauses)),
         }
-        Box::new(BooleanQuery::new(clauses))
     }
 
     fn phrase(&mut self, field: &IndexField, text: &str) -> Compiled {

@@ -26,7 +26,7 @@ use tantivy::aggregation::agg_req::Aggregations as TantivyAggregations;
 use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
 use tantivy::collector::Count;
-use tantivy::query::{EnableScoring, Occur, Query as TantivyQuery, TermQuery};
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query as TantivyQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions,
 };
@@ -245,7 +245,8 @@ impl SearchIndex {
         let split = compiler.split(&request.query)?;
         let mut filters = split.filters;
         filters.push((Occur::Must, Box::new(tenant)));
-        let matching = FilteredQuery::new(split.scoring, filters);
+        let filtered = FilteredQuery::new(split.scoring, filters);
+        let matching = filtered.query();
         let after = request
             .search_after
             .as_ref()
@@ -299,7 +300,7 @@ impl SearchIndex {
             // The position of `search_after` narrows the page only: the total and the
             // aggregations count every match, as in Elasticsearch.
             match after {
-                Some(after) => searcher.search(&matching.and(after), &top)?,
+                Some(after) => searcher.search(&filtered.and(after), &top)?,
                 None => searcher.search(&matching, &top)?,
             }
         };
@@ -348,7 +349,7 @@ impl SearchIndex {
     fn aggregate(
         &self,
         searcher: &tantivy::Searcher,
-        query: &FilteredQuery,
+        query: &BooleanQuery,
         request: Value,
     ) -> Result<Value> {
         answer_json(&searcher.search(query, &aggregation_collector(request)?)?)
@@ -358,7 +359,7 @@ impl SearchIndex {
 /// Counts the matches of `query`, exactly or up to the bound `track` sets.
 fn count(
     searcher: &tantivy::Searcher,
-    query: &FilteredQuery,
+    query: &BooleanQuery,
     track: TrackTotalHits,
 ) -> Result<(u64, TotalRelation)> {
     let TrackTotalHits::UpTo(bound) = track else {

@@ -25,11 +25,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if existing == 0 {
         let anchor = TimeBound::Day(Timestamp::now().date()).start();
         let started = Instant::now();
-        demo::fill(&store, ORGANIZATION, args.calls, args.seed, anchor, 180).await?;
+        demo::fill(
+            &store,
+            ORGANIZATION,
+            args.calls,
+            args.seed,
+            anchor,
+            180,
+            args.shape,
+        )
+        .await?;
         let stored = started.elapsed();
         store.refresh().await?;
         let indexed = started.elapsed();
-        println!("ingest: {} calls", args.calls);
+        println!("ingest: {} calls ({:?} shape)", args.calls, args.shape);
         println!(
             "  into SQLite (acknowledged):      {:>9.0} calls/s  ({:.1} s)",
             rate(args.calls, stored),

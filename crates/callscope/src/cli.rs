@@ -192,6 +192,17 @@ pub struct BenchArgs {
     /// Timed runs of each query.
     #[arg(long, default_value_t = 200)]
     pub iterations: usize,
+    /// The generated calls as they are, or compact (8 turns, 8 flow nodes, no payloads or
+    /// events) to compare with lighter corpora.
+    #[arg(long, value_enum, default_value_t = CorpusShape::Full)]
+    pub shape: CorpusShape,
+}
+
+/// What `fill` writes of each generated call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CorpusShape {
+    Full,
+    Compact,
 }
 
 fn parse_anchor(text: &str) -> Result<TimeBound, String> {

@@ -1,6 +1,6 @@
 //! `callscope demo` and `serve --demo`: stream generated calls into the store.
 
-use crate::cli::DemoArgs;
+use crate::cli::{CorpusShape, DemoArgs};
 use callscope_demo::{DemoConfig, generate};
 use callscope_model::Timestamp;
 use callscope_store::IndexMode;
@@ -18,7 +18,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         None => callscope_model::TimeBound::Day(Timestamp::now().date()).start(),
     };
     let started = Instant::now();
-    fill(&store, &args.org, args.calls, args.seed, anchor, args.days).await?;
+    fill(
+        &store,
+        &args.org,
+        args.calls,
+        args.seed,
+        anchor,
+        args.days,
+        CorpusShape::Full,
+    )
+    .await?;
     println!(
         "wrote {} calls for organization `{}` in {:.1} s",
         args.calls,
@@ -37,6 +46,7 @@ pub async fn fill(
     seed: u64,
     anchor: Timestamp,
     days: u32,
+    shape: CorpusShape,
 ) -> anyhow::Result<()> {
     let config = DemoConfig {
         seed,
@@ -46,7 +56,13 @@ pub async fn fill(
         days,
     };
     let progress = crate::progress::bar(calls as u64, "generating demo calls", "calls");
-    let mut generated = generate(&config).map(|labelled| (labelled.call, labelled.events));
+    let mut generated = generate(&config).map(|labelled| {
+        let labelled = match shape {
+            CorpusShape::Full => labelled,
+            CorpusShape::Compact => labelled.compact(),
+        };
+        (labelled.call, labelled.events)
+    });
     let mut pending: Option<tokio::task::JoinHandle<callscope_store::Result<()>>> = None;
     loop {
         let batch: Vec<_> = generated.by_ref().take(BATCH).collect();

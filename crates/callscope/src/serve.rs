@@ -1,7 +1,7 @@
 //! `callscope serve`: opens the store, bootstraps the first key, optionally fills demo data,
 //! and serves HTTP until SIGINT or SIGTERM.
 
-use crate::cli::ServeArgs;
+use crate::cli::{CorpusShape, ServeArgs};
 use crate::demo;
 use anyhow::Context;
 use callscope_model::{Scope, Timestamp};
@@ -39,6 +39,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             42,
             anchor,
             30,
+            CorpusShape::Full,
         )
         .await?;
     }

@@ -69,6 +69,32 @@ pub struct LabelledCall {
     pub label: Label,
 }
 
+/// Transcript turns and flow nodes a compact call keeps.
+const COMPACT_LIMIT: usize = 8;
+
+impl LabelledCall {
+    /// The call cut towards the shape of the prototype corpus in
+    /// `../shared/notes/tantivy-and-sqlite.md`: at most 8 transcript turns, at most 8 flow
+    /// nodes without their request, response and context payloads, no events (about 3.4 KB
+    /// of JSON instead of 5; the prototype's calls, without metrics, cost or recording, were
+    /// 1.5 KB). Benchmarks use it to tell the pipeline's cost from the corpus's weight. The
+    /// label is left as it was.
+    #[must_use]
+    pub fn compact(mut self) -> Self {
+        self.call.transcript.truncate(COMPACT_LIMIT);
+        if let Some(flow) = &mut self.call.flow {
+            flow.path.truncate(COMPACT_LIMIT);
+            for node in &mut flow.path {
+                node.request = None;
+                node.response = None;
+                node.context = None;
+            }
+        }
+        self.events.clear();
+        self
+    }
+}
+
 /// What a perfect post-call analyzer would say about a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Label {

@@ -132,6 +132,46 @@ fn every_call_is_already_normalized_and_round_trips_through_json() {
 }
 
 #[test]
+fn compact_calls_keep_the_prototype_shape_and_stay_valid() {
+    let full = corpus(5, 500);
+    let mut full_bytes = 0;
+    let mut compact_bytes = 0;
+    for labelled in full {
+        full_bytes += serde_json::to_string(&labelled.call)
+            .unwrap_or_default()
+            .len();
+        let id = labelled.call.id.clone();
+        let compact = labelled.compact();
+        let call = &compact.call;
+        assert_eq!(call.id, id);
+        assert!(
+            call.transcript.len() <= 8,
+            "{id}: {} turns",
+            call.transcript.len()
+        );
+        let path = call.flow.as_ref().map_or(&[][..], |flow| &flow.path[..]);
+        assert!(path.len() <= 8, "{id}: {} nodes", path.len());
+        assert!(
+            path.iter()
+                .all(|node| node.request.is_none() && node.response.is_none()),
+            "{id} kept a payload"
+        );
+        assert!(compact.events.is_empty());
+        let mut normalized = call.clone();
+        assert!(normalized.normalize().is_ok(), "{id}");
+        assert_eq!(&normalized, call, "a compact call is not normalized: {id}");
+        compact_bytes += serde_json::to_string(call).unwrap_or_default().len();
+    }
+    // Payloads and long calls are most of the bytes; metrics, cost and recording stay.
+    assert!(
+        compact_bytes * 3 < full_bytes * 2,
+        "compact calls average {} bytes, full ones {}",
+        compact_bytes / 500,
+        full_bytes / 500
+    );
+}
+
+#[test]
 fn ids_are_valid_and_uuid_v7_shaped() {
     for labelled in corpus(4, 500) {
         let call = &labelled.call;

@@ -197,8 +197,8 @@ pub struct SearchRequest {
     pub track_total_hits: TrackTotalHits,
 }
 
-/// How far matches are counted (Elasticsearch's `track_total_hits`). A bounded count lets a
-/// search ranked by relevance skip the matches that cannot make the page.
+/// How far matches are counted (Elasticsearch's `track_total_hits`). A bounded count stops
+/// once the bound is passed instead of visiting every match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrackTotalHits {
     /// Count every match.

@@ -1993,8 +1993,8 @@ async fn no_sort_orders_by_relevance(store: &dyn Store) {
     }
 }
 
-/// Enough calls that a top-k ranked by score prunes (the collector sets its bar after a few
-/// hundred candidates per segment), each said "zebra" `tf` times in a transcript of always
+/// Enough calls that the top-k collector's bar comes into play (it is set after a few hundred
+/// candidates per segment), each said "zebra" `tf` times in a transcript of always
 /// the same length: BM25 then orders by `tf`, and equal `tf` ties break by ascending id.
 async fn ranking_by_score_skips_nothing_that_belongs_on_the_page(store: &dyn Store) {
     const CALLS: i64 = 3_000;
@@ -2053,16 +2053,13 @@ async fn ranking_by_score_skips_nothing_that_belongs_on_the_page(store: &dyn Sto
                         "must_not": [{"term": {"agent.id": "agent-x"}}]}})
     };
     let zebra_or_absent = json!({"match": {"transcript.text": {"query": "zebra quokka"}}});
-    let cases = [
-        // One word: the pruned path.
-        (
-            with(json!({"match": {"transcript.text": "zebra"}})),
-            &expected,
-        ),
-        // Two words, one in no call: a union, ranked in full.
-        (with(zebra_or_absent), &expected),
+    // One word, and two where one is in no call: the shapes tantivy's block-max pruning got
+    // wrong (see `collect.rs`).
+    let rankings = [
+        with(json!({"match": {"transcript.text": "zebra"}})),
+        with(zebra_or_absent),
     ];
-    for (ranking, expected) in cases {
+    for ranking in rankings {
         let ranking = query(Surface::Native, &ranking);
         for (offset, limit) in [(0, 1), (0, 10), (10, 10), (0, 37), (250, 25), (1000, 100)] {
             let result = run(
@@ -2081,9 +2078,9 @@ async fn ranking_by_score_skips_nothing_that_belongs_on_the_page(store: &dyn Sto
             assert_eq!(result.total, expected.len() as u64);
         }
     }
-    // A keyword term as the only scoring clause: its postings have no frequencies (and no
-    // block maxima to prune by), and these calls' keyword objects all have the same number
-    // of values, so every match scores alike and the order is the ids'.
+    // A keyword term as the only scoring clause: its postings have no frequencies, and these
+    // calls' keyword objects all have the same number of values, so every match scores
+    // alike and the order is the ids'.
     let by_keyword = query(
         Surface::Native,
         &json!({"bool": {"must": [{"term": {"agent.id": "agent-y"}}],

@@ -275,9 +275,6 @@ impl SegmentCollector for TopSegmentCollector {
     type Fruit = Vec<Hit>;
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        if self.keep == 0 {
-            return;
-        }
         let mut values = [Local::Missing; MAX_SORT_KEYS];
         for (slot, column) in values.iter_mut().zip(&self.columns) {
             *slot = column.read(doc, score);

@@ -26,14 +26,7 @@ pub(crate) struct Compiler {
     pub analyzer: TextAnalyzer,
 }
 
-pub(crate) type Compiled = Box<dyn TantivyQuery>;
-
-/// A query as the clauses that score (all must match; their scores add up) and the clauses
-/// that only filter (`Must` or `MustNot`, scoring nothing).
-pub(crate) struct Split {
-    pub scoring: Vec<Compiled>,
-    pub filters: Vec<(Occur, Compiled)>,
-}
+type Compiled = Box<dyn TantivyQuery>;
 
 fn invalid(message: String) -> StoreError {
     StoreError::Invalid(callscope_model::ValidationError::new("query", message))
@@ -65,43 +58,16 @@ impl Compiler {
     }
 
     fn boolean(&mut self, query: &BoolQuery) -> Result<Compiled> {
-        let split = self.split_bool(query)?;
-        let mut clauses: Vec<(Occur, Compiled)> = split
-            .scoring
-            .into_iter()
-            .map(|clause| (Occur::Must, clause))
-            .collect();
-        for (occur, clause) in split.filters {
-            clauses.push(match occur {
-                Occur::MustNot => (occur, clause),
-                _ => (occur, Box::new(ConstScoreQuery::new(clause, 0.0))),
-            });
+        let mut clauses: Vec<(Occur, Compiled)> = Vec::new();
+        for clause in &query.must {
+            clauses.push((Occur::Must, self.compile(clause)?));
         }
-        // A boolean query of only exclusions matches nothing in tantivy; exclude from all.
-        if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
-            clauses.push((Occur::Must, Box::new(AllQuery)));
+        for clause in &query.filter {
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(self.compile(clause)?, 0.0)),
+            ));
         }
-        Ok(Box::new(BooleanQuery::new(clauses)))
-    }
-
-    /// Splits a query into the clauses that score and those that only filter, so the search
-    /// can add its own filters (tenant, `search_after`) beside the request's (`filtered.rs`).
-    pub(crate) fn split(&mut self, query: &Query) -> Result<Split> {
-        match query {
-            Query::Bool(bool_query) => self.split_bool(bool_query),
-            other => Ok(Split {
-                scoring: vec![self.compile(other)?],
-                filters: Vec::new(),
-            }),
-        }
-    }
-
-    fn split_bool(&mut self, query: &BoolQuery) -> Result<Split> {
-        let mut scoring = query
-            .must
-            .iter()
-            .map(|clause| self.compile(clause))
-            .collect::<Result<Vec<_>>>()?;
         if !query.should.is_empty() {
             let should = query
                 .should
@@ -109,16 +75,16 @@ impl Compiler {
                 .map(|clause| Ok((Occur::Should, self.compile(clause)?)))
                 .collect::<Result<Vec<_>>>()?;
             // At least one `should` must match, also beside `must` (seed 001's semantics).
-            scoring.push(Box::new(BooleanQuery::new(should)));
-        }
-        let mut filters = Vec::new();
-        for clause in &query.filter {
-            filters.push((Occur::Must, self.compile(clause)?));
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
         }
         for clause in &query.must_not {
-            filters.push((Occur::MustNot, self.compile(clause)?));
+            clauses.push((Occur::MustNot, self.compile(clause)?));
         }
-        Ok(Split { scoring, filters })
+        // A boolean query of only exclusions matches nothing in tantivy; exclude from all.
+        if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
     fn kw_term(&self, path: &str) -> Term {
@@ -191,7 +157,7 @@ impl Compiler {
         } else {
             Occur::Should
         };
-        let mut clauses: Vec<(Occur, Compiled)> = self
+        let clauses: Vec<(Occur, Compiled)> = self
             .tokens(text)
             .iter()
             .map(|token| {
@@ -202,12 +168,11 @@ impl Compiler {
                 (occur, query)
             })
             .collect();
-        match clauses.len() {
+        if clauses.is_empty() {
             // Nothing searchable in the text (only punctuation): nothing matches, as in ES.
-            0 => Box::new(EmptyQuery),
-            1 => clauses.remove(0).1,
-            _ => Box::new(BooleanQuery::new(clauses)),
+            return Box::new(EmptyQuery);
         }
+        Box::new(BooleanQuery::new(clauses))
     }
 
     fn phrase(&mut self, field: &IndexField, text: &str) -> Compiled {

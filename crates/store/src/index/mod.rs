@@ -9,7 +9,6 @@ mod aggs;
 mod collect;
 mod compile;
 pub(crate) mod document;
-mod filtered;
 
 use crate::{Result, StoreError};
 use callscope_model::Call;
@@ -17,7 +16,6 @@ use callscope_query::{FieldKind, SearchRequest, TotalRelation, TrackTotalHits};
 pub use collect::MAX_SORT_KEYS;
 use collect::{ColumnValues, KEY_FIELD, SortBy, TopCollector};
 use compile::Compiler;
-use filtered::FilteredQuery;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,7 +24,9 @@ use tantivy::aggregation::agg_req::Aggregations as TantivyAggregations;
 use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
 use tantivy::collector::Count;
-use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query as TantivyQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query as TantivyQuery, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions,
 };
@@ -242,11 +242,16 @@ impl SearchIndex {
             Term::from_field_text(self.fields.organization, organization),
             IndexRecordOption::Basic,
         );
-        let split = compiler.split(&request.query)?;
-        let mut filters = split.filters;
-        filters.push((Occur::Must, Box::new(tenant)));
-        let filtered = FilteredQuery::new(split.scoring, filters);
-        let matching = filtered.query();
+        let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![
+            (Occur::Must, compiler.compile(&request.query)?),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(tenant), 0.0)),
+            ),
+        ];
+        let query = BooleanQuery::new(clauses);
+        // The position of `search_after` narrows the page only: the total and the
+        // aggregations count every match, as in Elasticsearch.
         let after = request
             .search_after
             .as_ref()
@@ -281,7 +286,7 @@ impl SearchIndex {
                 aggs::MonthBounds::new()
             } else {
                 let first =
-                    self.aggregate(&searcher, &matching, aggs::bounds_request(&month_fields))?;
+                    self.aggregate(&searcher, &query, aggs::bounds_request(&month_fields))?;
                 aggs::bounds_from(&month_fields, &first)
             };
             (
@@ -292,27 +297,42 @@ impl SearchIndex {
                 bounds,
             )
         };
-        // The page and the count are separate passes: the page may skip what cannot make it
-        // (ranked by score), and the count may stop at the requested bound.
-        let hits = if top.keep == 0 {
-            Vec::new()
+        // Aggregations visit every match, and so does an exact count: then one pass collects
+        // the page too. Otherwise the page and the count are separate passes, so that the
+        // count may stop at its bound and the page may start after `search_after`.
+        let exact = collector.is_some() || request.track_total_hits == TrackTotalHits::Exact;
+        let (hits, total, total_relation, answer) = if top.keep > 0 && after.is_none() && exact {
+            let (hits, total, answer) = searcher.search(&query, &(top, Count, collector))?;
+            (hits, total as u64, TotalRelation::Equal, answer)
         } else {
-            // The position of `search_after` narrows the page only: the total and the
-            // aggregations count every match, as in Elasticsearch.
-            match after {
-                Some(after) => searcher.search(&filtered.and(after), &top)?,
-                None => searcher.search(&matching, &top)?,
-            }
-        };
-        let (total, total_relation, answer) = match collector {
-            Some(collector) => {
-                let (total, answer) = searcher.search(&matching, &(Count, collector))?;
-                (total as u64, TotalRelation::Equal, Some(answer))
-            }
-            None => {
-                let (total, relation) = count(&searcher, &matching, request.track_total_hits)?;
-                (total, relation, None)
-            }
+            let hits = match (top.keep, after) {
+                (0, _) => Vec::new(),
+                (_, Some(after)) => {
+                    let paged = BooleanQuery::new(vec![
+                        (
+                            Occur::Must,
+                            Box::new(query.clone()) as Box<dyn TantivyQuery>,
+                        ),
+                        (Occur::Must, Box::new(ConstScoreQuery::new(after, 0.0))),
+                    ]);
+                    searcher.search(&paged, &top)?
+                }
+                (_, None) => searcher.search(&query, &top)?,
+            };
+            let (total, total_relation, answer) = match (collector, request.track_total_hits) {
+                (Some(collector), _) => {
+                    let (total, answer) = searcher.search(&query, &(Count, collector))?;
+                    (total as u64, TotalRelation::Equal, Some(answer))
+                }
+                (None, TrackTotalHits::Exact) => {
+                    (query.count(&searcher)? as u64, TotalRelation::Equal, None)
+                }
+                (None, TrackTotalHits::UpTo(bound)) => {
+                    let (total, relation) = count_up_to(&searcher, &query, bound)?;
+                    (total, relation, None)
+                }
+            };
+            (hits, total, total_relation, answer)
         };
         let aggregations = match answer {
             Some(answer) => Some(aggs::to_response(
@@ -356,15 +376,13 @@ impl SearchIndex {
     }
 }
 
-/// Counts the matches of `query`, exactly or up to the bound `track` sets.
-fn count(
+/// Counts the matches of `query` until there are more than `bound`: then the total is
+/// `bound`, as a lower bound.
+fn count_up_to(
     searcher: &tantivy::Searcher,
     query: &BooleanQuery,
-    track: TrackTotalHits,
+    bound: u64,
 ) -> Result<(u64, TotalRelation)> {
-    let TrackTotalHits::UpTo(bound) = track else {
-        return Ok((query.count(searcher)? as u64, TotalRelation::Equal));
-    };
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
     let mut counted = 0u64;
     for reader in searcher.segment_readers() {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{SortValue, bucket_counts, says_phrase, words};
+use common::{SortValue, assert_invalid, bucket_counts, call_ids, says_phrase, words};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use common::{Client, Server, create_key, fixture};
@@ -619,28 +619,6 @@ fn sessions(client: &Client, params: &[(&str, &str)]) -> Value {
     body
 }
 
-fn hit_ids(body: &Value) -> Vec<String> {
-    body["hits"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no hits in {body}"))
-        .iter()
-        .map(|hit| hit["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Asserts a 400 `INVALID_PARAMETER` whose message holds every one of `words`.
-fn assert_invalid((status, body): (u16, Value), words: &[&str], what: &str) {
-    assert_eq!(status, 400, "{what}: {body}");
-    assert_eq!(body["code"], "INVALID_PARAMETER", "{what}: {body}");
-    let message = body["error"].as_str().unwrap_or_default();
-    for word in words {
-        assert!(
-            message.contains(word),
-            "{what}: `{word}` not in {message:?}"
-        );
-    }
-}
-
 /// A GET sent byte for byte as given, so the request target can hold what HTTP clients
 /// would encode (curly braces, quotes).
 fn raw_get(server: &Server, key: &str, target: &str) -> (u16, Value) {
@@ -821,7 +799,7 @@ fn seed_001_filter_by_examples_return_exactly_the_expected_sessions() {
         let filter = filter.to_string();
         let params = [("filter_by", filter.as_str()), ("page_size", "100")];
         let vonage = sessions(&world.vonage(), &params);
-        assert_eq!(hit_ids(&vonage), want, "{what}");
+        assert_eq!(call_ids(&vonage, "hits"), want, "{what}");
         assert_eq!(vonage["total"], want.len(), "{what}");
         let bearer = sessions(&world.bearer(), &params);
         assert_eq!(bearer, vonage, "{what}: Bearer and X-Vgai-Key see the same");
@@ -839,7 +817,7 @@ fn seed_001_filter_by_examples_return_exactly_the_expected_sessions() {
         {"match": {"transcription.user": "shut up"}}]})
     .to_string();
     let body = sessions(&world.vonage(), &[("filter_by", &filter)]);
-    assert_eq!(hit_ids(&body), shut_up);
+    assert_eq!(call_ids(&body, "hits"), shut_up);
 }
 
 #[test]
@@ -866,7 +844,7 @@ fn seed_001_sort_by_examples_order_every_session() {
             &world.vonage(),
             &[("sort_by", sort_by), ("page_size", "1000")],
         );
-        assert_eq!(hit_ids(&body), want, "sort_by={sort_by}");
+        assert_eq!(call_ids(&body, "hits"), want, "sort_by={sort_by}");
         assert_eq!(body["total"], recs.len());
     }
     // The corpus exercises what these orders must get right.
@@ -965,7 +943,7 @@ fn seed_001_example_queries_with_dates_and_pages() {
         json!({"total": want.len(), "hits": agents, "page_size": "100", "page_number": "0"})
     );
     let whole = sessions(&world.vonage(), &example[..6]);
-    assert_eq!(hit_ids(&whole), want);
+    assert_eq!(call_ids(&whole, "hits"), want);
 
     // "Get results 30-40 of all calls that happened on the 20th August 2020."
     let day = NaiveDate::from_ymd_opt(2020, 8, 20).unwrap();
@@ -990,7 +968,7 @@ fn seed_001_example_queries_with_dates_and_pages() {
     assert_eq!(body["page_number"], "3");
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 4, "only the envelope's four keys: {keys:?}");
-    assert_eq!(hit_ids(&body), on_the_20th[30..]);
+    assert_eq!(call_ids(&body, "hits"), on_the_20th[30..]);
     // One bound only; a call that never started counts from when it was recorded.
     let body = sessions(
         &world.vonage(),
@@ -999,18 +977,18 @@ fn seed_001_example_queries_with_dates_and_pages() {
             ("to_date", "2020-09-16T10:00:00"),
         ],
     );
-    assert_eq!(hit_ids(&body), ["never-started", "sep-c"]);
+    assert_eq!(call_ids(&body, "hits"), ["never-started", "sep-c"]);
     assert_eq!(
         body["hits"][0]["session_start_time"],
         "2020-09-16T09:00:00.000Z"
     );
     let body = sessions(&world.vonage(), &[("from_date", "2020-11-01")]);
-    assert_eq!(hit_ids(&body), ["pets-all-3", "shut-5"]);
+    assert_eq!(call_ids(&body, "hits"), ["pets-all-3", "shut-5"]);
     let body = sessions(
         &world.vonage(),
         &[("to_date", "2020-07-03"), ("page_size", "100")],
     );
-    assert_eq!(hit_ids(&body), ["shut-4", "shut-3"]);
+    assert_eq!(call_ids(&body, "hits"), ["shut-4", "shut-3"]);
     // Exact times as bounds: from 08:00 to 12:00 on the 20th, both included.
     let body = sessions(
         &world.vonage(),
@@ -1027,7 +1005,7 @@ fn seed_001_example_queries_with_dates_and_pages() {
         NEWEST_FIRST,
     );
     assert!(want.len() > 3, "corpus problem");
-    assert_eq!(hit_ids(&body), want);
+    assert_eq!(call_ids(&body, "hits"), want);
 }
 
 #[test]
@@ -1130,7 +1108,7 @@ fn bad_parameters_are_refused_by_name_and_keys_are_checked() {
     let (status, body) = raw_get(&world.server, &world.key, &target);
     assert_eq!(status, 200, "{body}");
     let want = expected(&world.recs, |rec| rec.source == "9726666666", NEWEST_FIRST);
-    assert_eq!(hit_ids(&body), want);
+    assert_eq!(call_ids(&body, "hits"), want);
     let target = format!(
         "/insights/sessions?filter_by={}",
         postman(r#"{"must": [{"term": {"agent_information.name": "team"#)
@@ -1288,7 +1266,7 @@ fn paging_by_seven_walks_the_whole_result_set_without_gaps_or_repeats() {
             assert_eq!(body["total"], want.len());
             assert_eq!(body["page_number"], number.as_str());
             assert_eq!(body["page_size"], "7");
-            let ids = hit_ids(&body);
+            let ids = call_ids(&body, "hits");
             assert!(ids.len() <= 7);
             if ids.is_empty() {
                 break;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{SortValue, bucket_counts, says, says_phrase};
+use common::{SortValue, assert_invalid, bucket_counts, call_ids, says, says_phrase};
 
 use chrono::{DateTime, Datelike, SecondsFormat, TimeZone, Utc};
 use common::{Client, Fixture, Server, create_key};
@@ -237,27 +237,6 @@ fn query(client: &Client, body: &Value) -> Value {
     let (status, answer) = client.post("/v1/calls/query", body);
     assert_eq!(status, 200, "{body}: {answer}");
     answer
-}
-
-fn call_ids(answer: &Value, list: &str) -> Vec<String> {
-    answer[list]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {list} in {answer}"))
-        .iter()
-        .map(|call| call["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn assert_invalid((status, body): (u16, Value), words: &[&str], what: &str) {
-    assert_eq!(status, 400, "{what}: {body}");
-    assert_eq!(body["code"], "INVALID_PARAMETER", "{what}: {body}");
-    let message = body["error"].as_str().unwrap_or_default();
-    for word in words {
-        assert!(
-            message.contains(word),
-            "{what}: `{word}` not in {message:?}"
-        );
-    }
 }
 
 fn close(got: &Value, want: f64, what: &str) {

@@ -341,3 +341,26 @@ pub fn bucket_counts(aggregation: &Value) -> Vec<(String, u64)> {
         })
         .collect()
 }
+
+/// The `id` of each object in `answer[list]` (`calls` on `/v1`, `hits` on `/insights`).
+pub fn call_ids(answer: &Value, list: &str) -> Vec<String> {
+    answer[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} in {answer}"))
+        .iter()
+        .map(|call| call["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Asserts a 400 `INVALID_PARAMETER` whose message holds every one of `words`.
+pub fn assert_invalid((status, body): (u16, Value), words: &[&str], what: &str) {
+    assert_eq!(status, 400, "{what}: {body}");
+    assert_eq!(body["code"], "INVALID_PARAMETER", "{what}: {body}");
+    let message = body["error"].as_str().unwrap_or_default();
+    for word in words {
+        assert!(
+            message.contains(word),
+            "{what}: `{word}` not in {message:?}"
+        );
+    }
+}

@@ -16,7 +16,8 @@ use callscope_query::{
     parse_aggs, parse_query, parse_sort_list,
 };
 use callscope_store::{
-    CallBuilder, Durability, EmbeddedStore, INDEX_DIR, SearchResult, Store, WriteMode,
+    CallBuilder, Durability, EmbeddedStore, INDEX_DIR, IndexMode, SearchResult, Store,
+    StoreOptions, WriteMode,
 };
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -3136,6 +3137,39 @@ async fn embedded_rebuilds_a_lost_index_from_the_change_log() {
     drop(store);
     // SQLite kept everything; the index is gone.
     std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).unwrap();
+    let store = open(dir.path());
+    store.refresh().await.unwrap();
+    assert_all_found(&store, &corpus).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_rebuilds_an_index_built_by_another_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let corpus = load(&store).await;
+    drop(store);
+    // An index with another schema, as an older release would have left it.
+    let index_dir = dir.path().join(INDEX_DIR);
+    std::fs::remove_dir_all(&index_dir).unwrap();
+    std::fs::create_dir_all(&index_dir).unwrap();
+    let mut schema = tantivy::schema::Schema::builder();
+    schema.add_text_field("text", tantivy::schema::TEXT);
+    tantivy::Index::create_in_dir(&index_dir, schema.build()).unwrap();
+
+    // A reader cannot rebuild it, and says what will.
+    let read_only = EmbeddedStore::open_with(
+        dir.path(),
+        StoreOptions {
+            index: IndexMode::Read,
+            ..StoreOptions::default()
+        },
+    );
+    let Err(error) = read_only else {
+        panic!("a read-only store opened an index of another version")
+    };
+    assert!(error.to_string().contains("callscope reindex"), "{error}");
+
+    // The process that maintains the index rebuilds it from the change log.
     let store = open(dir.path());
     store.refresh().await.unwrap();
     assert_all_found(&store, &corpus).await;

@@ -9,6 +9,7 @@
 use std::cmp::Ordering;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnType, StrColumn};
+use tantivy::query::Weight;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// Most sort keys one search may use.
@@ -255,6 +256,16 @@ impl TopSegmentCollector {
             .then_with(|| self.compare_keys(a.key_ordinal, b.key_ordinal))
     }
 
+    /// The score a match must exceed to be offered when ranking by score alone: just below
+    /// the worst kept score, so a tie still reaches the key comparison.
+    #[allow(clippy::cast_possible_truncation)] // the score came from an f32
+    fn score_floor(&self) -> Score {
+        match self.worst.as_ref().map(|worst| &worst.values[0]) {
+            Some(Local::Number(score)) => (*score as Score).next_down(),
+            _ => Score::MIN,
+        }
+    }
+
     /// Keeps the best `keep` entries; run when the buffer doubles, so it costs O(n) overall.
     fn shrink(&mut self) {
         if self.keep == 0 {
@@ -377,6 +388,42 @@ impl Collector for TopCollector {
         self.sort
             .iter()
             .any(|by| matches!(by, SortBy::Score { .. }))
+    }
+
+    /// Tantivy's default, except that a ranking by score alone lets the weight skip what
+    /// cannot beat the page (`Weight::for_each_pruning`, see `filtered.rs`).
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment_ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Vec<Hit>> {
+        let mut segment = self.for_segment(segment_ord, reader)?;
+        let alive = reader.alive_bitset();
+        let is_alive = |doc: DocId| alive.is_none_or(|alive| alive.is_alive(doc));
+        if matches!(self.sort.as_slice(), [SortBy::Score { descending: true }]) {
+            weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+                if is_alive(doc) {
+                    segment.collect(doc, score);
+                }
+                segment.score_floor()
+            })?;
+        } else if self.requires_scoring() {
+            weight.for_each(reader, &mut |doc, score| {
+                if is_alive(doc) {
+                    segment.collect(doc, score);
+                }
+            })?;
+        } else {
+            weight.for_each_no_score(reader, &mut |docs| {
+                for &doc in docs {
+                    if is_alive(doc) {
+                        segment.collect(doc, 0.0);
+                    }
+                }
+            })?;
+        }
+        Ok(segment.harvest())
     }
 
     fn merge_fruits(&self, fruits: Vec<Vec<Hit>>) -> tantivy::Result<Vec<Hit>> {

@@ -3,8 +3,9 @@
 //! Exact clauses go to the `kw` object. Numbers and dates are compared through `[v, v]`
 //! ranges on the fast columns, because JSON numbers keep their own type in the inverted
 //! index (an i64 term misses a u64 or f64 one) while ranges coerce. Text clauses are analysed
-//! with the same tokenizer the `text` object was indexed with.
+//! with the same tokenizer the text fields were indexed with.
 
+use super::Fields;
 use super::document::PRESENT;
 use crate::{Result, StoreError};
 use callscope_query::{
@@ -21,12 +22,18 @@ use tantivy::tokenizer::TextAnalyzer;
 
 /// Compiles queries for one index.
 pub(crate) struct Compiler {
-    pub kw: Field,
-    pub text: Field,
+    pub fields: Fields,
     pub analyzer: TextAnalyzer,
 }
 
-type Compiled = Box<dyn TantivyQuery>;
+pub(crate) type Compiled = Box<dyn TantivyQuery>;
+
+/// A query as the clauses that score (all must match; their scores add up) and the clauses
+/// that only filter (`Must` or `MustNot`, scoring nothing).
+pub(crate) struct Split {
+    pub scoring: Vec<Compiled>,
+    pub filters: Vec<(Occur, Compiled)>,
+}
 
 fn invalid(message: String) -> StoreError {
     StoreError::Invalid(callscope_model::ValidationError::new("query", message))
@@ -49,8 +56,8 @@ impl Compiler {
                 field,
                 text,
                 operator,
-            } => self.matching(field, text, *operator),
-            Query::MatchPhrase { field, text } => self.phrase(field, text),
+            } => self.matching(field, text, *operator)?,
+            Query::MatchPhrase { field, text } => self.phrase(field, text)?,
             Query::Range { field, range } => self.range(field, range)?,
             Query::Exists { field } => self.exists(field),
             Query::Prefix { field, prefix } => self.prefix(field, prefix),
@@ -58,27 +65,17 @@ impl Compiler {
     }
 
     fn boolean(&mut self, query: &BoolQuery) -> Result<Compiled> {
-        let mut clauses: Vec<(Occur, Compiled)> = Vec::new();
-        for clause in &query.must {
-            clauses.push((Occur::Must, self.compile(clause)?));
-        }
-        for clause in &query.filter {
-            clauses.push((
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(self.compile(clause)?, 0.0)),
-            ));
-        }
-        if !query.should.is_empty() {
-            let should = query
-                .should
-                .iter()
-                .map(|clause| Ok((Occur::Should, self.compile(clause)?)))
-                .collect::<Result<Vec<_>>>()?;
-            // At least one `should` must match, also beside `must` (seed 001's semantics).
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
-        }
-        for clause in &query.must_not {
-            clauses.push((Occur::MustNot, self.compile(clause)?));
+        let split = self.split_bool(query)?;
+        let mut clauses: Vec<(Occur, Compiled)> = split
+            .scoring
+            .into_iter()
+            .map(|clause| (Occur::Must, clause))
+            .collect();
+        for (occur, clause) in split.filters {
+            clauses.push(match occur {
+                Occur::MustNot => (occur, clause),
+                _ => (occur, Box::new(ConstScoreQuery::new(clause, 0.0))),
+            });
         }
         // A boolean query of only exclusions matches nothing in tantivy; exclude from all.
         if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
@@ -87,14 +84,52 @@ impl Compiler {
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
-    fn kw_term(&self, path: &str) -> Term {
-        Term::from_field_json_path(self.kw, path, false)
+    /// Splits a query into the clauses that score and those that only filter, so that a
+    /// search ranked by score can let the scoring clauses alone drive it (`filtered.rs`).
+    pub(crate) fn split(&mut self, query: &Query) -> Result<Split> {
+        match query {
+            Query::Bool(bool_query) => self.split_bool(bool_query),
+            other => Ok(Split {
+                scoring: vec![self.compile(other)?],
+                filters: Vec::new(),
+            }),
+        }
     }
 
-    fn text_term(&self, path: &str, token: &str) -> Term {
-        let mut term = Term::from_field_json_path(self.text, path, false);
-        term.append_type_and_str(token);
-        term
+    fn split_bool(&mut self, query: &BoolQuery) -> Result<Split> {
+        let mut scoring = query
+            .must
+            .iter()
+            .map(|clause| self.compile(clause))
+            .collect::<Result<Vec<_>>>()?;
+        if !query.should.is_empty() {
+            let should = query
+                .should
+                .iter()
+                .map(|clause| Ok((Occur::Should, self.compile(clause)?)))
+                .collect::<Result<Vec<_>>>()?;
+            // At least one `should` must match, also beside `must` (seed 001's semantics).
+            scoring.push(Box::new(BooleanQuery::new(should)));
+        }
+        let mut filters = Vec::new();
+        for clause in &query.filter {
+            filters.push((Occur::Must, self.compile(clause)?));
+        }
+        for clause in &query.must_not {
+            filters.push((Occur::MustNot, self.compile(clause)?));
+        }
+        Ok(Split { scoring, filters })
+    }
+
+    fn kw_term(&self, path: &str) -> Term {
+        Term::from_field_json_path(self.fields.kw, path, false)
+    }
+
+    fn text_term(&self, path: &str, token: &str) -> Result<Term> {
+        let field = self.fields.text(path).ok_or_else(|| {
+            StoreError::Internal(format!("the text path `{path}` has no index field"))
+        })?;
+        Ok(Term::from_field_text(field, token))
     }
 
     fn str_term(&self, path: &str, value: &str) -> Term {
@@ -122,7 +157,7 @@ impl Compiler {
 
     fn term(&mut self, field: &IndexField, value: &Scalar) -> Result<Compiled> {
         Ok(match (field.kind, value) {
-            (FieldKind::Text, Scalar::Str(text)) => self.phrase(field, text),
+            (FieldKind::Text, Scalar::Str(text)) => self.phrase(field, text)?,
             (_, Scalar::I64(_) | Scalar::F64(_) | Scalar::Date(_)) => {
                 let term = self.number_term(field, value)?;
                 Box::new(RangeQuery::new(
@@ -151,44 +186,44 @@ impl Compiler {
         tokens
     }
 
-    fn matching(&mut self, field: &IndexField, text: &str, operator: Operator) -> Compiled {
+    fn matching(&mut self, field: &IndexField, text: &str, operator: Operator) -> Result<Compiled> {
         let occur = if operator == Operator::And {
             Occur::Must
         } else {
             Occur::Should
         };
-        let clauses: Vec<(Occur, Compiled)> = self
+        let clauses = self
             .tokens(text)
             .iter()
             .map(|token| {
                 let query: Compiled = Box::new(TermQuery::new(
-                    self.text_term(&field.path, token),
+                    self.text_term(&field.path, token)?,
                     IndexRecordOption::WithFreqs,
                 ));
-                (occur, query)
+                Ok((occur, query))
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         if clauses.is_empty() {
             // Nothing searchable in the text (only punctuation): nothing matches, as in ES.
-            return Box::new(EmptyQuery);
+            return Ok(Box::new(EmptyQuery));
         }
-        Box::new(BooleanQuery::new(clauses))
+        Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
-    fn phrase(&mut self, field: &IndexField, text: &str) -> Compiled {
-        let terms: Vec<Term> = self
+    fn phrase(&mut self, field: &IndexField, text: &str) -> Result<Compiled> {
+        let terms = self
             .tokens(text)
             .iter()
             .map(|token| self.text_term(&field.path, token))
-            .collect();
-        match terms.len() {
+            .collect::<Result<Vec<Term>>>()?;
+        Ok(match terms.len() {
             0 => Box::new(EmptyQuery),
             1 => Box::new(TermQuery::new(
                 terms[0].clone(),
                 IndexRecordOption::WithFreqs,
             )),
             _ => Box::new(PhraseQuery::new(terms)),
-        }
+        })
     }
 
     fn range(&self, field: &IndexField, range: &RangeBounds) -> Result<Compiled> {

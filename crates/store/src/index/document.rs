@@ -1,15 +1,46 @@
 //! The index document of a call: the shape the query crate's field catalogue names.
 //!
-//! Two JSON objects are fed from the same call (see `../shared/notes/tantivy-and-sqlite.md`):
-//! `kw` with every exact value (raw tokenizer, fast: `term`, `range`, sort, aggregations) and
-//! `text` with the analysed text (`match`, `match_phrase`). Long free text stays out of `kw`.
-//! Times are epoch milliseconds, so ranges, sorts and histograms are plain integer work and
-//! tantivy's JSON date detection (RFC 3339 with an offset only) never matters.
+//! Two parts are fed from the same call (see `../shared/notes/tantivy-and-sqlite.md`): the
+//! `kw` JSON object with every exact value (raw tokenizer, fast: `term`, `range`, sort,
+//! aggregations) and one analysed text field per path of `TEXT_PATHS` (`match`,
+//! `match_phrase`). Long free text stays out of `kw`. Times are epoch milliseconds, so
+//! ranges, sorts and histograms are plain integer work and tantivy's JSON date detection
+//! (RFC 3339 with an offset only) never matters.
 
 use callscope_model::{Call, Role, Timestamp};
 use serde_json::{Map, Value, json};
 
-/// Paths of `text` fields that hold something, listed under `kw.present` so that `exists` on
+/// The analysed text paths. Each is its own tantivy text field rather than a path of one JSON
+/// object: tantivy keeps no field norms for JSON fields, so BM25 would ignore how long a
+/// transcript is and every full postings block would claim a best score of 0, which makes
+/// block-max pruning drop matches that belong on the page.
+pub(crate) const TEXT_PATHS: [&str; 6] = [
+    "transcript.text",
+    "transcript.user",
+    "transcript.agent",
+    "transcript.system",
+    "transcript.tool",
+    "analysis.summary",
+];
+
+/// Which transcript entries each transcript path of `TEXT_PATHS` holds (`None`: all).
+const TRANSCRIPT_PATHS: [(&str, Option<Role>); 5] = [
+    ("transcript.text", None),
+    ("transcript.user", Some(Role::User)),
+    ("transcript.agent", Some(Role::Agent)),
+    ("transcript.system", Some(Role::System)),
+    ("transcript.tool", Some(Role::Tool)),
+];
+
+/// What the index holds of one call.
+pub(crate) struct IndexDocument<'a> {
+    /// The `kw` object.
+    pub kw: Map<String, Value>,
+    /// Analysed text as `(path of TEXT_PATHS, one value)`, in order.
+    pub texts: Vec<(&'static str, &'a str)>,
+}
+
+/// Paths of text fields that hold something, listed under `kw.present` so that `exists` on
 /// a text field (which is not fast) is a term lookup.
 pub(crate) const PRESENT: &str = "present";
 
@@ -18,10 +49,10 @@ pub(crate) fn key(organization_id: &str, id: &str) -> String {
     format!("{organization_id}/{id}")
 }
 
-/// The `kw` and `text` objects of `call`.
-pub(crate) fn build(call: &Call) -> (Map<String, Value>, Map<String, Value>) {
+/// The index document of `call`.
+pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
     let millis = |at: Option<Timestamp>| at.map(|t| t.as_millis());
-    let mut kw = json!({
+    let kw = json!({
         "id": call.id,
         "organization_id": call.organization_id,
         "agent": call.agent,
@@ -73,38 +104,33 @@ pub(crate) fn build(call: &Call) -> (Map<String, Value>, Map<String, Value>) {
         "tag_counts": tag_counts(call),
     });
 
-    let mut text = Map::new();
+    let mut texts = Vec::new();
     let mut present = Vec::new();
-    let mut by_role = |path: &'static str, keep: &dyn Fn(Role) -> bool| {
-        let texts: Vec<Value> = call
-            .transcript
-            .iter()
-            .filter(|entry| keep(entry.role))
-            .map(|entry| Value::String(entry.text.clone()))
-            .collect();
-        if !texts.is_empty() {
-            present.push(Value::String(format!("transcript.{path}")));
-            text.insert(path.to_owned(), Value::Array(texts));
+    for (path, role) in TRANSCRIPT_PATHS {
+        let before = texts.len();
+        texts.extend(
+            call.transcript
+                .iter()
+                .filter(|entry| role.is_none_or(|role| entry.role == role))
+                .map(|entry| (path, entry.text.as_str())),
+        );
+        if texts.len() > before {
+            present.push(Value::String(path.to_owned()));
         }
-    };
-    by_role("text", &|_| true);
-    by_role("user", &|role| role == Role::User);
-    by_role("agent", &|role| role == Role::Agent);
-    by_role("system", &|role| role == Role::System);
-    by_role("tool", &|role| role == Role::Tool);
-    let mut text = Map::from_iter([("transcript".to_owned(), Value::Object(text))]);
-    if let Some(summary) = call.analysis.as_ref().and_then(|a| a.summary.clone()) {
+    }
+    if let Some(summary) = call.analysis.as_ref().and_then(|a| a.summary.as_deref()) {
+        texts.push(("analysis.summary", summary));
         present.push(Value::String("analysis.summary".into()));
-        text.insert("analysis".into(), json!({ "summary": summary }));
     }
-    if let Value::Object(fields) = &mut kw {
-        fields.insert(PRESENT.into(), Value::Array(present));
-        strip_nulls(fields);
-    }
-    let Value::Object(kw) = kw else {
-        return (Map::new(), text);
+    let kw = match kw {
+        Value::Object(mut fields) => {
+            fields.insert(PRESENT.into(), Value::Array(present));
+            strip_nulls(&mut fields);
+            fields
+        }
+        _ => Map::new(),
     };
-    (kw, text)
+    IndexDocument { kw, texts }
 }
 
 fn distinct(values: impl Iterator<Item = Option<String>>) -> Vec<String> {
@@ -158,7 +184,7 @@ mod tests {
             &context,
         );
         let Ok(call) = call else { panic!("{call:?}") };
-        let (kw, text) = build(&call);
+        let IndexDocument { kw, texts } = build(&call);
         assert_eq!(kw["session_status"], "ended");
         assert_eq!(kw["created_at"], 1_700_000_000_000_i64);
         assert_eq!(
@@ -168,8 +194,20 @@ mod tests {
         assert_eq!(kw["tag_counts"], json!({"t": 2}));
         assert_eq!(kw["transcript"]["role"], json!(["user", "agent"]));
         assert!(!kw.contains_key("started_at"), "nulls are left out");
-        assert_eq!(text["transcript"]["user"], json!(["shut up"]));
-        assert_eq!(text["transcript"]["text"], json!(["shut up", "sorry"]));
+        assert_eq!(
+            texts,
+            [
+                ("transcript.text", "shut up"),
+                ("transcript.text", "sorry"),
+                ("transcript.user", "shut up"),
+                ("transcript.agent", "sorry"),
+                ("analysis.summary", "Rude caller."),
+            ]
+        );
+        assert!(
+            texts.iter().all(|(path, _)| TEXT_PATHS.contains(path)),
+            "every text has its field"
+        );
         assert_eq!(
             kw[PRESENT],
             json!([

@@ -9,6 +9,7 @@ mod aggs;
 mod collect;
 mod compile;
 pub(crate) mod document;
+mod filtered;
 
 use crate::{Result, StoreError};
 use callscope_model::Call;
@@ -16,6 +17,7 @@ use callscope_query::{FieldKind, SearchRequest, TotalRelation, TrackTotalHits};
 pub use collect::MAX_SORT_KEYS;
 use collect::{ColumnValues, KEY_FIELD, SortBy, TopCollector};
 use compile::Compiler;
+use filtered::FilteredQuery;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,9 +26,7 @@ use tantivy::aggregation::agg_req::Aggregations as TantivyAggregations;
 use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
 use tantivy::collector::Count;
-use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query as TantivyQuery, TermQuery,
-};
+use tantivy::query::{EnableScoring, Query as TantivyQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, JsonObjectOptions, Schema, TextFieldIndexing, TextOptions,
 };
@@ -66,7 +66,16 @@ struct Fields {
     key: Field,
     organization: Field,
     kw: Field,
-    text: Field,
+    /// One per path of `document::TEXT_PATHS`, in its order.
+    texts: [Field; document::TEXT_PATHS.len()],
+}
+
+impl Fields {
+    /// The analysed field of a text path.
+    fn text(&self, path: &str) -> Option<Field> {
+        let at = document::TEXT_PATHS.iter().position(|text| *text == path)?;
+        Some(self.texts[at])
+    }
 }
 
 /// The index, its reader, and its one writer.
@@ -105,20 +114,21 @@ fn schema() -> (Schema, Fields) {
             .set_indexing_options(raw)
             .set_fast("raw"),
     );
-    let analysed = TextFieldIndexing::default()
-        .set_tokenizer("default")
-        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
-    let text = builder.add_json_field(
-        "text",
-        JsonObjectOptions::default().set_indexing_options(analysed),
+    let analysed = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("default")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+            .set_fieldnorms(true),
     );
+    let texts = document::TEXT_PATHS
+        .map(|path| builder.add_text_field(&format!("text.{path}"), analysed.clone()));
     (
         builder.build(),
         Fields {
             key,
             organization,
             kw,
-            text,
+            texts,
         },
     )
 }
@@ -126,18 +136,34 @@ fn schema() -> (Schema, Fields) {
 impl SearchIndex {
     /// Opens or creates the index in `dir`, with a writer of `memory_budget` bytes when one
     /// is given; without one the index is read-only and follows commits made elsewhere.
+    ///
+    /// An index built with another schema (by an older version) is rebuilt when this process
+    /// maintains the index: it is derived data, and the follower replays the change log into
+    /// the new one from the start.
     pub(crate) fn open(dir: &Path, memory_budget: Option<usize>) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
         let (schema, fields) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir)
-            .map_err(|e| StoreError::Internal(format!("cannot open index directory: {e}")))?;
-        let index = Index::open_or_create(directory, schema.clone())?;
-        if index.schema() != schema {
-            return Err(StoreError::Internal(
-                "the search index was built by another version; run `callscope reindex`".into(),
-            ));
-        }
+        let index = match open_index(dir, &schema)? {
+            Some(index) => index,
+            None if memory_budget.is_none() => {
+                return Err(StoreError::Internal(
+                    "the search index was built by another version; start the server or run \
+                     `callscope reindex` to rebuild it"
+                        .into(),
+                ));
+            }
+            None => {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "the search index was built by another version; rebuilding it from the change log"
+                );
+                std::fs::remove_dir_all(dir).map_err(|e| {
+                    StoreError::Internal(format!("cannot remove {}: {e}", dir.display()))
+                })?;
+                open_index(dir, &schema)?.ok_or_else(|| {
+                    StoreError::Internal("a new search index has another schema".into())
+                })?
+            }
+        };
         let (writer, reload) = match memory_budget {
             Some(budget) => (
                 Some(Mutex::new(
@@ -182,18 +208,20 @@ impl SearchIndex {
         for call in calls {
             let key = document::key(&call.organization_id, &call.id);
             writer.delete_term(Term::from_field_text(self.fields.key, &key));
-            let (kw, text) = document::build(call);
+            let built = document::build(call);
             let mut doc = TantivyDocument::default();
             doc.add_text(self.fields.key, &key);
             doc.add_text(self.fields.organization, &call.organization_id);
             doc.add_object(
                 self.fields.kw,
-                kw.into_iter().map(|(k, v)| (k, v.into())).collect(),
+                built.kw.into_iter().map(|(k, v)| (k, v.into())).collect(),
             );
-            doc.add_object(
-                self.fields.text,
-                text.into_iter().map(|(k, v)| (k, v.into())).collect(),
-            );
+            for (path, text) in built.texts {
+                let field = self.fields.text(path).ok_or_else(|| {
+                    StoreError::Internal(format!("no index field for the text path `{path}`"))
+                })?;
+                doc.add_text(field, text);
+            }
             writer.add_document(doc)?;
         }
         Ok(())
@@ -234,22 +262,14 @@ impl SearchIndex {
             StoreError::Internal("the default tokenizer is not registered".into())
         })?;
         let mut compiler = Compiler {
-            kw: self.fields.kw,
-            text: self.fields.text,
+            fields: self.fields,
             analyzer: tokenizer,
         };
         let tenant = TermQuery::new(
             Term::from_field_text(self.fields.organization, organization),
             IndexRecordOption::Basic,
         );
-        let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![
-            (Occur::Must, compiler.compile(&request.query)?),
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(tenant), 0.0)),
-            ),
-        ];
-        let query = BooleanQuery::new(clauses);
+        let query = FilteredQuery::new(compiler.split(&request.query)?, Box::new(tenant));
         // The position of `search_after` narrows the page only: the total and the
         // aggregations count every match, as in Elasticsearch.
         let after = request
@@ -307,16 +327,7 @@ impl SearchIndex {
         } else {
             let hits = match (top.keep, after) {
                 (0, _) => Vec::new(),
-                (_, Some(after)) => {
-                    let paged = BooleanQuery::new(vec![
-                        (
-                            Occur::Must,
-                            Box::new(query.clone()) as Box<dyn TantivyQuery>,
-                        ),
-                        (Occur::Must, Box::new(ConstScoreQuery::new(after, 0.0))),
-                    ]);
-                    searcher.search(&paged, &top)?
-                }
+                (_, Some(after)) => searcher.search(&query.and(after), &top)?,
                 (_, None) => searcher.search(&query, &top)?,
             };
             let (total, total_relation, answer) = match (collector, request.track_total_hits) {
@@ -369,18 +380,38 @@ impl SearchIndex {
     fn aggregate(
         &self,
         searcher: &tantivy::Searcher,
-        query: &BooleanQuery,
+        query: &FilteredQuery,
         request: Value,
     ) -> Result<Value> {
         answer_json(&searcher.search(query, &aggregation_collector(request)?)?)
     }
 }
 
+/// Opens the index in `dir`, creating it when there is none; `None` when the index there was
+/// built with another schema.
+fn open_index(dir: &Path, schema: &Schema) -> Result<Option<Index>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    let directory = tantivy::directory::MmapDirectory::open(dir)
+        .map_err(|e| StoreError::Internal(format!("cannot open index directory: {e}")))?;
+    let exists = Index::exists(&directory)
+        .map_err(|e| StoreError::Internal(format!("cannot read the index directory: {e}")))?;
+    if !exists {
+        return Ok(Some(Index::create(
+            directory,
+            schema.clone(),
+            tantivy::IndexSettings::default(),
+        )?));
+    }
+    let index = Index::open(directory)?;
+    Ok((index.schema() == *schema).then_some(index))
+}
+
 /// Counts the matches of `query` until there are more than `bound`: then the total is
 /// `bound`, as a lower bound.
 fn count_up_to(
     searcher: &tantivy::Searcher,
-    query: &BooleanQuery,
+    query: &FilteredQuery,
     bound: u64,
 ) -> Result<(u64, TotalRelation)> {
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;

@@ -62,6 +62,7 @@ macro_rules! search_suite {
                 no_sort_orders_by_relevance,
                 without_sort_equal_scores_tie_break_by_ascending_id,
                 ranking_by_score_skips_nothing_that_belongs_on_the_page,
+                pruned_rankings_over_every_role_equal_exhaustive_ones,
                 a_bounded_count_stops_at_its_bound,
                 offset_pages_walk_the_whole_sorted_result,
                 limit_zero_gives_the_total_and_no_calls,
@@ -2060,23 +2061,26 @@ async fn ranking_by_score_skips_nothing_that_belongs_on_the_page(store: &dyn Sto
         with(json!({"match": {"transcript.text": "zebra"}})),
         with(zebra_or_absent),
     ];
+    // A bounded count (the default) lets the page pass prune; an exact one counts in the
+    // same pass and visits every match. Both must rank alike.
     for ranking in rankings {
         let ranking = query(Surface::Native, &ranking);
-        for (offset, limit) in [(0, 1), (0, 10), (10, 10), (0, 37), (250, 25), (1000, 100)] {
-            let result = run(
-                store,
-                ORG_A,
-                &request(ranking.clone(), Vec::new(), offset, limit),
-            )
-            .await;
-            let start = usize::try_from(offset).unwrap();
-            let end = (start + usize::try_from(limit).unwrap()).min(expected.len());
-            assert_eq!(
-                ids_of(&result.calls),
-                expected[start..end],
-                "{ranking:?} from {offset}, size {limit}"
-            );
-            assert_eq!(result.total, expected.len() as u64);
+        for track in [TrackTotalHits::DEFAULT, TrackTotalHits::Exact] {
+            for (offset, limit) in [(0, 1), (0, 10), (10, 10), (0, 37), (250, 25), (1000, 100)] {
+                let search = SearchRequest {
+                    track_total_hits: track,
+                    ..request(ranking.clone(), Vec::new(), offset, limit)
+                };
+                let result = run(store, ORG_A, &search).await;
+                let start = usize::try_from(offset).unwrap();
+                let end = (start + usize::try_from(limit).unwrap()).min(expected.len());
+                assert_eq!(
+                    ids_of(&result.calls),
+                    expected[start..end],
+                    "{ranking:?} from {offset}, size {limit}, {track:?}"
+                );
+                assert_eq!(result.total, expected.len() as u64);
+            }
         }
     }
     // A keyword term as the only scoring clause: its postings have no frequencies, and these
@@ -2114,6 +2118,75 @@ async fn ranking_by_score_skips_nothing_that_belongs_on_the_page(store: &dyn Sto
             keyword_matches[start..start + usize::try_from(limit).unwrap()],
             "equal scores from {offset}"
         );
+    }
+}
+
+async fn pruned_rankings_over_every_role_equal_exhaustive_ones(store: &dyn Store) {
+    // Words in both roles, with lengths and frequencies that vary, so scores are sums over
+    // fields with different norms: a ranking no plain-Rust model reproduces exactly, but one
+    // that must not change when the page pass prunes (a bounded count) instead of visiting
+    // every match (an exact count).
+    let utterance = |hits: i64, length: i64, filler: &str| {
+        let mut words = vec!["zebra"; usize::try_from(hits).unwrap()];
+        words.resize(usize::try_from(length.max(hits)).unwrap(), filler);
+        words.join(" ")
+    };
+    let calls: Vec<Call> = (0..2_400_i64)
+        .map(|j| {
+            let user = utterance(j * 7 % 5, 3 + j % 9, "meadow");
+            let agent = utterance(
+                j * 5 % 3,
+                2 + j % 11,
+                if j % 4 == 0 { "meadow" } else { "river" },
+            );
+            call_of(
+                ORG_A,
+                json!({"id": format!("role-{:04}", (j * 389) % 2_400),
+                       "status": if j % 3 == 0 { "failed" } else { "completed" },
+                       "transcript": [{"role": "user", "text": user},
+                                      {"role": "agent", "text": agent}]}),
+            )
+        })
+        .collect();
+    for half in calls.chunks(calls.len().div_ceil(2)) {
+        insert(store, half).await;
+        store.refresh().await.unwrap();
+    }
+    for id in ["role-0000", "role-0389", "role-1111"] {
+        assert!(store.delete_call(ORG_A, id).await.unwrap());
+    }
+    store.refresh().await.unwrap();
+
+    let rankings = [
+        json!({"match": {"transcript.text": "zebra"}}),
+        json!({"match": {"transcript.text": "zebra meadow"}}),
+        json!({"match": {"transcript.text": {"query": "zebra meadow", "operator": "and"}}}),
+        json!({"match": {"transcript.agent": "zebra river"}}),
+        json!({"match_phrase": {"transcript.text": "zebra meadow"}}),
+    ];
+    for ranking in rankings {
+        let ranking = query(
+            Surface::Native,
+            &json!({"bool": {"must": [ranking], "filter": [{"term": {"status": "completed"}}]}}),
+        );
+        for (offset, limit) in [(0, 1), (0, 10), (10, 10), (300, 50)] {
+            let page = |track| SearchRequest {
+                track_total_hits: track,
+                ..request(ranking.clone(), Vec::new(), offset, limit)
+            };
+            let pruned = run(store, ORG_A, &page(TrackTotalHits::DEFAULT)).await;
+            let exhaustive = run(store, ORG_A, &page(TrackTotalHits::Exact)).await;
+            assert!(
+                !exhaustive.calls.is_empty(),
+                "fixture problem: {ranking:?} from {offset} is empty"
+            );
+            assert_eq!(
+                ids_of(&pruned.calls),
+                ids_of(&exhaustive.calls),
+                "{ranking:?} from {offset}, size {limit}"
+            );
+            assert_eq!(pruned.total, exhaustive.total);
+        }
     }
 }
 

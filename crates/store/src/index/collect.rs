@@ -90,6 +90,21 @@ pub(crate) struct TopCollector {
     pub keep: usize,
 }
 
+/// Low mantissa bits of a score that ranking ignores.
+const SCORE_NOISE_BITS: u32 = 11;
+
+/// A score as the ranking compares it: cut to 12 of the mantissa's 23 bits (a relative step
+/// of at most 1/4096). BM25 sums float terms in whatever order the scorer visits them, and block-max
+/// WAND visits them in another order than a plain union, so two calls that score alike
+/// could differ in their last bits and leave their order to chance instead of their keys.
+fn ranked_score(score: Score) -> Score {
+    if score.is_finite() && score > 0.0 {
+        Score::from_bits(score.to_bits() & !((1 << SCORE_NOISE_BITS) - 1))
+    } else {
+        score
+    }
+}
+
 /// The id tie-break follows the direction of the last field key; it is ascending when only
 /// the score orders (as the query crate's `SortKey` documents).
 fn tie_break_descending(sort: &[SortBy]) -> bool {
@@ -195,7 +210,7 @@ impl SegmentColumn {
 
     fn read(&self, doc: DocId, score: Score) -> Local {
         match self {
-            Self::Score => Local::Number(f64::from(score)),
+            Self::Score => Local::Number(f64::from(ranked_score(score))),
             Self::Values { numbers, text } => numbers
                 .iter()
                 .find_map(|(column, kind)| {
@@ -257,7 +272,8 @@ impl TopSegmentCollector {
     }
 
     /// The score a match must exceed to be offered when ranking by score alone: just below
-    /// the worst kept score, so a tie still reaches the key comparison.
+    /// the worst kept score, so a tie still reaches the key comparison. (A kept score is
+    /// already cut by `ranked_score`, and every score that cuts to it is at least as large.)
     #[allow(clippy::cast_possible_truncation)] // the score came from an f32
     fn score_floor(&self) -> Score {
         match self.worst.as_ref().map(|worst| &worst.values[0]) {
@@ -443,6 +459,28 @@ mod tests {
             values: vec![value],
             key: key.into(),
         }
+    }
+
+    #[test]
+    fn scores_that_differ_only_by_rounding_tie_and_others_keep_their_order() {
+        let sum = |terms: &[Score]| terms.iter().fold(0.0, |total, term| total + term);
+        let (a, b, c) = (0.1_f32, 1.7_f32, 2.9e-3_f32);
+        // The same three terms summed in two orders are not always the same float.
+        let (forward, backward) = (sum(&[a, b, c]), sum(&[c, b, a]));
+        assert_eq!(ranked_score(forward), ranked_score(backward));
+        let mut previous = ranked_score(0.01);
+        for step in 1..10_000 {
+            let score = 0.01 * (1.0 + 0.001 * step as Score);
+            let ranked = ranked_score(score);
+            assert!(ranked >= previous, "order kept at {score}");
+            assert!(score - ranked <= score / 4096.0, "close to {score}");
+            previous = ranked;
+        }
+        assert!(
+            ranked_score(1.0) < ranked_score(1.001),
+            "a real difference stays"
+        );
+        assert_eq!(ranked_score(0.0), 0.0);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! with the same tokenizer the text fields were indexed with.
 
 use super::Fields;
-use super::document::PRESENT;
+use super::document::{self, PRESENT};
 use crate::{Result, StoreError};
 use callscope_query::{
     BoolQuery, FieldKind, IndexField, Operator, Query, RangeBounds, Scalar, SearchAfter, SortKey,
@@ -19,6 +19,19 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
+
+/// One query matching what any of `queries` matches.
+fn any_of(mut queries: Vec<Compiled>) -> Compiled {
+    if queries.len() == 1 {
+        return queries.remove(0);
+    }
+    Box::new(BooleanQuery::new(
+        queries
+            .into_iter()
+            .map(|query| (Occur::Should, query))
+            .collect(),
+    ))
+}
 
 /// Compiles queries for one index.
 pub(crate) struct Compiler {
@@ -125,11 +138,18 @@ impl Compiler {
         Term::from_field_json_path(self.fields.kw, path, false)
     }
 
-    fn text_term(&self, path: &str, token: &str) -> Result<Term> {
-        let field = self.fields.text(path).ok_or_else(|| {
-            StoreError::Internal(format!("the text path `{path}` has no index field"))
-        })?;
-        Ok(Term::from_field_text(field, token))
+    /// The analysed fields a search of the text path `path` looks in.
+    fn text_fields(&self, path: &str) -> Result<Vec<Field>> {
+        let fields: Vec<Field> = document::fields_of(path)
+            .iter()
+            .filter_map(|name| self.fields.text(name))
+            .collect();
+        if fields.is_empty() {
+            return Err(StoreError::Internal(format!(
+                "the text path `{path}` has no index field"
+            )));
+        }
+        Ok(fields)
     }
 
     fn str_term(&self, path: &str, value: &str) -> Term {
@@ -187,22 +207,34 @@ impl Compiler {
     }
 
     fn matching(&mut self, field: &IndexField, text: &str, operator: Operator) -> Result<Compiled> {
-        let occur = if operator == Operator::And {
-            Occur::Must
-        } else {
-            Occur::Should
+        let fields = self.text_fields(&field.path)?;
+        let tokens = self.tokens(text);
+        let term = |field: Field, token: &str| -> Compiled {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, token),
+                IndexRecordOption::WithFreqs,
+            ))
         };
-        let clauses = self
-            .tokens(text)
-            .iter()
-            .map(|token| {
-                let query: Compiled = Box::new(TermQuery::new(
-                    self.text_term(&field.path, token)?,
-                    IndexRecordOption::WithFreqs,
-                ));
-                Ok((occur, query))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let clauses: Vec<(Occur, Compiled)> = if operator == Operator::And && tokens.len() > 1 {
+            // Every token, each in any of the fields.
+            tokens
+                .iter()
+                .map(|token| {
+                    let each = fields.iter().map(|field| term(*field, token)).collect();
+                    (Occur::Must, any_of(each))
+                })
+                .collect()
+        } else {
+            // Any token in any field, as one flat union: block-max WAND can drive that.
+            tokens
+                .iter()
+                .flat_map(|token| {
+                    fields
+                        .iter()
+                        .map(|field| (Occur::Should, term(*field, token)))
+                })
+                .collect()
+        };
         if clauses.is_empty() {
             // Nothing searchable in the text (only punctuation): nothing matches, as in ES.
             return Ok(Box::new(EmptyQuery));
@@ -210,20 +242,27 @@ impl Compiler {
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
+    /// The tokens of `text` in a row, within one value of one of the path's fields.
     fn phrase(&mut self, field: &IndexField, text: &str) -> Result<Compiled> {
-        let terms = self
-            .tokens(text)
+        let fields = self.text_fields(&field.path)?;
+        let tokens = self.tokens(text);
+        if tokens.is_empty() {
+            return Ok(Box::new(EmptyQuery));
+        }
+        let each = fields
             .iter()
-            .map(|token| self.text_term(&field.path, token))
-            .collect::<Result<Vec<Term>>>()?;
-        Ok(match terms.len() {
-            0 => Box::new(EmptyQuery),
-            1 => Box::new(TermQuery::new(
-                terms[0].clone(),
-                IndexRecordOption::WithFreqs,
-            )),
-            _ => Box::new(PhraseQuery::new(terms)),
-        })
+            .map(|field| -> Compiled {
+                let terms: Vec<Term> = tokens
+                    .iter()
+                    .map(|token| Term::from_field_text(*field, token))
+                    .collect();
+                match terms.as_slice() {
+                    [only] => Box::new(TermQuery::new(only.clone(), IndexRecordOption::WithFreqs)),
+                    _ => Box::new(PhraseQuery::new(terms)),
+                }
+            })
+            .collect();
+        Ok(any_of(each))
     }
 
     fn range(&self, field: &IndexField, range: &RangeBounds) -> Result<Compiled> {

@@ -66,14 +66,16 @@ struct Fields {
     key: Field,
     organization: Field,
     kw: Field,
-    /// One per path of `document::TEXT_PATHS`, in its order.
-    texts: [Field; document::TEXT_PATHS.len()],
+    /// One per name of `document::TEXT_FIELDS`, in its order.
+    texts: [Field; document::TEXT_FIELDS.len()],
 }
 
 impl Fields {
-    /// The analysed field of a text path.
-    fn text(&self, path: &str) -> Option<Field> {
-        let at = document::TEXT_PATHS.iter().position(|text| *text == path)?;
+    /// The analysed field named `name` in `document::TEXT_FIELDS`.
+    fn text(&self, name: &str) -> Option<Field> {
+        let at = document::TEXT_FIELDS
+            .iter()
+            .position(|text| *text == name)?;
         Some(self.texts[at])
     }
 }
@@ -120,7 +122,7 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions)
             .set_fieldnorms(true),
     );
-    let texts = document::TEXT_PATHS
+    let texts = document::TEXT_FIELDS
         .map(|path| builder.add_text_field(&format!("text.{path}"), analysed.clone()));
     (
         builder.build(),

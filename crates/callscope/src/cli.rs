@@ -103,6 +103,11 @@ pub struct ServeArgs {
     /// 60); unlimited when not set.
     #[arg(long, env = "CALLSCOPE_INSIGHTS_MAX_RANGE_DAYS")]
     pub insights_max_range_days: Option<u32>,
+    /// A JSON file of prices that replace or add to the shipped ones, e.g.
+    /// `{"credits_per_usd": 100, "prices": [{"component": "llm", "provider": "openai",
+    /// "model": "gpt-4o-mini", "unit": "input_tokens", "usd": "0.15", "per": 1000000}]}`.
+    #[arg(long, env = "CALLSCOPE_PRICE_TABLE")]
+    pub price_table: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,16 +4,31 @@
 use crate::cli::{CorpusShape, ServeArgs};
 use crate::demo;
 use anyhow::Context;
+use callscope_analysis::{PriceTable, PricingConfig};
 use callscope_model::{Scope, Timestamp};
 use callscope_server::{AppState, ServerConfig};
 use callscope_store::IndexMode;
 use callscope_store::Store;
+use std::path::Path;
 use std::sync::Arc;
 
 /// Organization of the bootstrap key and of `--demo` data.
 const DEFAULT_ORGANIZATION: &str = "default";
 
+/// The price table: the shipped prices with the file's applied.
+fn price_table(file: Option<&Path>) -> anyhow::Result<PriceTable> {
+    let Some(file) = file else {
+        return Ok(PriceTable::default());
+    };
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let config: PricingConfig = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a price table", file.display()))?;
+    PriceTable::new(&config).with_context(|| format!("in {}", file.display()))
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // Refuse a bad price table before touching the store.
+    let prices = price_table(args.price_table.as_deref())?;
     let store = args.store.open(IndexMode::Maintain)?;
     if store.count_keys().await? == 0 {
         let key = store
@@ -48,6 +63,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config: Arc::new(ServerConfig {
             max_body_bytes: args.max_body_bytes,
             insights_max_range_days: args.insights_max_range_days,
+            prices,
         }),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -193,6 +193,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// What a usage record's `units` count. Minutes are taken as 60 seconds each.
+    pub enum UsageUnit {
+        Seconds => "seconds",
+        Minutes => "minutes",
+        Tokens => "tokens",
+        InputTokens => "input_tokens",
+        OutputTokens => "output_tokens",
+        Characters => "characters",
+    }
+}
+
+string_enum! {
     /// What an API key may do. `admin` includes the other two.
     pub enum Scope {
         Read => "read",

@@ -6,6 +6,7 @@ pub mod enums;
 pub mod event;
 pub mod id;
 pub mod time;
+pub mod usage;
 
 pub use call::{
     Agent, Analysis, Call, Cost, CostItem, Flow, FlowNode, LatencyStats, Metrics, MicroUsd, Object,
@@ -14,11 +15,12 @@ pub use call::{
 };
 pub use enums::{
     AnalysisStatus, CallKind, CallStatus, Channel, CostComponent, Direction, DisconnectionReason,
-    RecordingStatus, Role, Scope, Sentiment, UnknownVariant, WebhookStatus,
+    RecordingStatus, Role, Scope, Sentiment, UnknownVariant, UsageUnit, WebhookStatus,
 };
 pub use event::{Event, EventDraft};
 pub use id::{new_id, validate_id};
 pub use time::{TimeBound, TimeError, Timestamp};
+pub use usage::{LatencySample, MetricsReport, UsageRecord};
 
 /// A value the model refuses, with the dotted path of the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

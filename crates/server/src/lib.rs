@@ -28,6 +28,8 @@ pub struct ServerConfig {
     /// Widest `from_date`..`to_date` range `/insights/sessions` accepts, in days; `None`
     /// (the default) lifts seed 001's 60-day cap.
     pub insights_max_range_days: Option<u32>,
+    /// Prices usage reported through `POST /v1/calls/{id}/metrics`.
+    pub prices: callscope_analysis::PriceTable,
 }
 
 impl Default for ServerConfig {
@@ -35,6 +37,7 @@ impl Default for ServerConfig {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
             insights_max_range_days: None,
+            prices: callscope_analysis::PriceTable::default(),
         }
     }
 }

@@ -17,7 +17,9 @@ pub use keys::{KeyInfo, NewKey, Principal};
 pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
 
 use async_trait::async_trait;
-use callscope_model::{Call, Event, Scope, TranscriptEntry, ValidationError};
+use callscope_model::{
+    Call, Event, LatencySample, MetricsReport, Scope, TranscriptEntry, UsageRecord, ValidationError,
+};
 use callscope_query::SearchRequest;
 
 /// Result of a store operation.
@@ -38,6 +40,13 @@ pub enum WriteMode {
 /// so a read-modify-write such as a merge patch cannot lose a concurrent update.
 pub type CallBuilder =
     Box<dyn FnOnce(Option<Call>) -> std::result::Result<Call, ValidationError> + Send>;
+
+/// Derives the call to store from the stored one and every usage record and latency sample
+/// reported for it (in order of report; samples by turn). Runs inside the write transaction.
+pub type MetricsBuilder = Box<
+    dyn FnOnce(Call, &[UsageRecord], &[LatencySample]) -> std::result::Result<Call, ValidationError>
+        + Send,
+>;
 
 /// What a write did.
 #[derive(Clone, Debug, PartialEq)]
@@ -106,6 +115,17 @@ pub trait Store: Send + Sync + 'static {
         organization_id: &str,
         id: &str,
         entries: Vec<TranscriptEntry>,
+    ) -> Result<Call>;
+
+    /// Records a report of usage and latency for a call, then stores the call `derive`
+    /// builds from all reports so far. A usage record whose id is stored is skipped; a
+    /// sample of a turn already reported replaces it. Returns the call as stored.
+    async fn record_metrics(
+        &self,
+        organization_id: &str,
+        id: &str,
+        report: MetricsReport,
+        derive: MetricsBuilder,
     ) -> Result<Call>;
 
     /// Records events of a call; an event whose id is already stored is skipped.

@@ -11,10 +11,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use callscope_analysis::{AnalysisError, latency_metrics};
 use callscope_model::{
-    Call, Scope, Timestamp, WriteContext, call_from_json, merge_patch, new_id, validate_id,
+    Call, MetricsReport, Scope, Timestamp, ValidationError, WriteContext, call_from_json,
+    merge_patch, new_id, validate_id,
 };
-use callscope_store::{CallBuilder, CallPage, WriteMode};
+use callscope_store::{CallBuilder, CallPage, MetricsBuilder, WriteMode};
 use serde_json::Value;
 
 /// Renders a call with the given status.
@@ -240,6 +242,49 @@ pub async fn append_transcript(
         .await?;
     settle(&state, &params).await?;
     Ok(Json(TranscriptView::new(call.started_at, &call.transcript)).into_response())
+}
+
+/// A pricing refusal as the field it concerns.
+fn unpriced(error: AnalysisError) -> ValidationError {
+    match error {
+        AnalysisError::NoPrice { record, message } => {
+            ValidationError::new(format!("usage[{record}]"), message)
+        }
+        other => ValidationError::new("usage", other.to_string()),
+    }
+}
+
+/// `POST /v1/calls/{id}/metrics`: usage and per-turn latency while the call runs (or after).
+/// The call's `cost` is derived from all usage reported for it, under the price table, and its
+/// `metrics` from all latency samples; the answer is the call.
+pub async fn record_metrics(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(params): QueryParams<WriteParams>,
+    JsonBody(report): JsonBody<MetricsReport>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Write)?;
+    params.wait_for_index()?;
+    report.validate()?;
+    // Unpriced usage is refused before anything is stored, naming the record in this report.
+    state.config.prices.cost(&report.usage).map_err(unpriced)?;
+    let prices = state.config.prices.clone();
+    let derive: MetricsBuilder = Box::new(move |mut call, usage, samples| {
+        if !usage.is_empty() {
+            call.cost = Some(prices.cost(usage).map_err(unpriced)?);
+        }
+        if !samples.is_empty() {
+            call.metrics = Some(latency_metrics(samples));
+        }
+        Ok(call)
+    });
+    let call = state
+        .store
+        .record_metrics(caller.organization(), &id, report, derive)
+        .await?;
+    settle(&state, &params).await?;
+    Ok(call_response(StatusCode::OK, &call))
 }
 
 /// `POST /v1/calls/{id}/events`: records events; accepted at any time, since telephony

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
                 .delete(handlers::delete_call),
         )
         .route("/calls/{id}/transcript", post(handlers::append_transcript))
+        .route("/calls/{id}/metrics", post(handlers::record_metrics))
         .route(
             "/calls/{id}/events",
             post(handlers::add_events).get(handlers::list_events),

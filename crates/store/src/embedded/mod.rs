@@ -18,11 +18,11 @@ mod sql;
 
 use crate::index::SearchIndex;
 use crate::{
-    CallBuilder, CallPage, KeyInfo, ListCalls, NewKey, Principal, Result, SearchResult, Store,
-    StoreError, WriteMode, Written,
+    CallBuilder, CallPage, KeyInfo, ListCalls, MetricsBuilder, NewKey, Principal, Result,
+    SearchResult, Store, StoreError, WriteMode, Written,
 };
 use async_trait::async_trait;
-use callscope_model::{Call, Event, Scope, TranscriptEntry};
+use callscope_model::{Call, Event, MetricsReport, Scope, TranscriptEntry};
 use callscope_query::SearchRequest;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use std::panic::AssertUnwindSafe;
@@ -402,6 +402,18 @@ impl Store for EmbeddedStore {
     ) -> Result<Call> {
         let (org, id) = (organization_id.to_owned(), id.to_owned());
         self.write(move |c| sql::append_transcript(c, &org, &id, entries))
+            .await
+    }
+
+    async fn record_metrics(
+        &self,
+        organization_id: &str,
+        id: &str,
+        report: MetricsReport,
+        derive: MetricsBuilder,
+    ) -> Result<Call> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| sql::record_metrics(c, &org, &id, report, derive))
             .await
     }
 

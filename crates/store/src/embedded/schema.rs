@@ -100,6 +100,24 @@ const MIGRATIONS: &[&str] = &[
         ('calls', 'sqlite_autoindex_calls_1', '1000000 100000 1');
     ANALYZE sqlite_schema;
     "#,
+    // 3: what runtimes report about a call's consumption (`Store::record_metrics`), kept as
+    // reported so the call's cost and latency statistics can be derived again from all of it.
+    r#"
+    CREATE TABLE usage_records (
+        pk       INTEGER PRIMARY KEY,
+        call_pk  INTEGER NOT NULL REFERENCES calls (pk) ON DELETE CASCADE,
+        id       TEXT NOT NULL,
+        doc      TEXT NOT NULL,
+        UNIQUE (call_pk, id)
+    );
+
+    CREATE TABLE latency_samples (
+        call_pk  INTEGER NOT NULL REFERENCES calls (pk) ON DELETE CASCADE,
+        turn     INTEGER NOT NULL,
+        doc      TEXT NOT NULL,
+        PRIMARY KEY (call_pk, turn)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the schema of `connection` up to date.

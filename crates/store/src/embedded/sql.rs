@@ -8,12 +8,12 @@ use crate::keys::{
 };
 use crate::list::check_cursor_matches;
 use crate::{
-    CallBuilder, CallPage, Cursor, KeyInfo, ListCalls, NewKey, Paging, Principal, Result,
-    SortField, SortOrder, StoreError, WriteMode, Written,
+    CallBuilder, CallPage, Cursor, KeyInfo, ListCalls, MetricsBuilder, NewKey, Paging, Principal,
+    Result, SortField, SortOrder, StoreError, WriteMode, Written,
 };
 use callscope_model::{
-    Call, Event, Scope, Timestamp, TranscriptEntry, ValidationError, normalize_transcript,
-    validate_id,
+    Call, Event, LatencySample, MetricsReport, Scope, Timestamp, TranscriptEntry, UsageRecord,
+    ValidationError, new_id, normalize_transcript, validate_id,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -30,10 +30,11 @@ fn find_call_row(connection: &Connection, org: &str, id: &str) -> Result<Option<
 }
 
 fn load_transcript(connection: &Connection, call_pk: i64) -> Result<Vec<TranscriptEntry>> {
-    let mut statement = connection
-        .prepare_cached("SELECT doc FROM transcript_entries WHERE call_pk = ?1 ORDER BY idx")?;
-    let docs = statement.query_map([call_pk], |row| row.get::<_, String>(0))?;
-    docs.map(|doc| Ok(serde_json::from_str(&doc?)?)).collect()
+    load_docs(
+        connection,
+        "SELECT doc FROM transcript_entries WHERE call_pk = ?1 ORDER BY idx",
+        call_pk,
+    )
 }
 
 fn load_call(connection: &Connection, call_pk: i64, doc: &str) -> Result<Call> {
@@ -235,6 +236,67 @@ pub(super) fn append_transcript(
     entries.retain(|entry| !known.contains(entry.id.as_str()));
     normalize_transcript(&mut entries, &existing)?;
     insert_transcript(connection, pk, &entries)?;
+    call.updated_at = Timestamp::now();
+    connection
+        .prepare_cached("UPDATE calls SET updated_at = ?1, doc = ?2 WHERE pk = ?3")?
+        .execute(params![
+            call.updated_at.as_millis(),
+            serde_json::to_string(&call)?,
+            pk
+        ])?;
+    record_change(connection, org, id, "upsert")?;
+    call.transcript = load_transcript(connection, pk)?;
+    Ok(call)
+}
+
+// ---- usage and latency ---------------------------------------------------------------------
+
+/// The `doc` column of every row `statement` selects for a call (`?1`), parsed.
+fn load_docs<T: serde::de::DeserializeOwned>(
+    connection: &Connection,
+    statement: &str,
+    call_pk: i64,
+) -> Result<Vec<T>> {
+    let mut statement = connection.prepare_cached(statement)?;
+    let docs = statement.query_map([call_pk], |row| row.get::<_, String>(0))?;
+    docs.map(|doc| Ok(serde_json::from_str(&doc?)?)).collect()
+}
+
+pub(super) fn record_metrics(
+    connection: &Connection,
+    org: &str,
+    id: &str,
+    report: MetricsReport,
+    derive: MetricsBuilder,
+) -> Result<Call> {
+    let (pk, doc) = find_call_row(connection, org, id)?
+        .ok_or_else(|| StoreError::NotFound(format!("call `{id}`")))?;
+    let call: Call = serde_json::from_str(&doc)?;
+    let mut insert = connection.prepare_cached(
+        "INSERT OR IGNORE INTO usage_records (call_pk, id, doc) VALUES (?1, ?2, ?3)",
+    )?;
+    for mut record in report.usage {
+        let record_id = record.id.get_or_insert_with(new_id).clone();
+        insert.execute(params![pk, record_id, serde_json::to_string(&record)?])?;
+    }
+    let mut upsert = connection.prepare_cached(
+        "INSERT INTO latency_samples (call_pk, turn, doc) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (call_pk, turn) DO UPDATE SET doc = excluded.doc",
+    )?;
+    for sample in &report.latency {
+        upsert.execute(params![pk, sample.turn, serde_json::to_string(sample)?])?;
+    }
+    let usage: Vec<UsageRecord> = load_docs(
+        connection,
+        "SELECT doc FROM usage_records WHERE call_pk = ?1 ORDER BY pk",
+        pk,
+    )?;
+    let samples: Vec<LatencySample> = load_docs(
+        connection,
+        "SELECT doc FROM latency_samples WHERE call_pk = ?1 ORDER BY turn",
+        pk,
+    )?;
+    let mut call = derive(call, &usage, &samples).map_err(StoreError::Invalid)?;
     call.updated_at = Timestamp::now();
     connection
         .prepare_cached("UPDATE calls SET updated_at = ?1, doc = ?2 WHERE pk = ?3")?

@@ -224,7 +224,7 @@ pub(super) fn append_transcript(
 ) -> Result<Call> {
     let (pk, doc) = find_call_row(connection, org, id)?
         .ok_or_else(|| StoreError::NotFound(format!("call `{id}`")))?;
-    let mut call: Call = serde_json::from_str(&doc)?;
+    let call: Call = serde_json::from_str(&doc)?;
     if call.status.is_terminal() {
         return Err(StoreError::Conflict(format!(
             "call `{id}` is {}; its transcript is closed",
@@ -236,6 +236,18 @@ pub(super) fn append_transcript(
     entries.retain(|entry| !known.contains(entry.id.as_str()));
     normalize_transcript(&mut entries, &existing)?;
     insert_transcript(connection, pk, &entries)?;
+    touch_call(connection, org, id, pk, call)
+}
+
+/// Stores `call`'s document (whose copied columns did not change) with a new `updated_at`,
+/// logs the change, and returns it with its transcript.
+fn touch_call(
+    connection: &Connection,
+    org: &str,
+    id: &str,
+    pk: i64,
+    mut call: Call,
+) -> Result<Call> {
     call.updated_at = Timestamp::now();
     connection
         .prepare_cached("UPDATE calls SET updated_at = ?1, doc = ?2 WHERE pk = ?3")?
@@ -296,18 +308,8 @@ pub(super) fn record_metrics(
         "SELECT doc FROM latency_samples WHERE call_pk = ?1 ORDER BY turn",
         pk,
     )?;
-    let mut call = derive(call, &usage, &samples).map_err(StoreError::Invalid)?;
-    call.updated_at = Timestamp::now();
-    connection
-        .prepare_cached("UPDATE calls SET updated_at = ?1, doc = ?2 WHERE pk = ?3")?
-        .execute(params![
-            call.updated_at.as_millis(),
-            serde_json::to_string(&call)?,
-            pk
-        ])?;
-    record_change(connection, org, id, "upsert")?;
-    call.transcript = load_transcript(connection, pk)?;
-    Ok(call)
+    let call = derive(call, &usage, &samples).map_err(StoreError::Invalid)?;
+    touch_call(connection, org, id, pk, call)
 }
 
 // ---- events --------------------------------------------------------------------------------

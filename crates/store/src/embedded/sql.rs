@@ -29,6 +29,24 @@ fn find_call_row(connection: &Connection, org: &str, id: &str) -> Result<Option<
         .optional()?)
 }
 
+/// The `doc` column of every row `statement` selects for a call (`?1`), parsed.
+fn load_docs<T: serde::de::DeserializeOwned>(
+    connection: &Connection,
+    statement: &str,
+    call_pk: i64,
+) -> Result<Vec<T>> {
+    let mut statement = connection.prepare_cached(statement)?;
+    let docs = statement.query_map([call_pk], |row| row.get::<_, String>(0))?;
+    docs.map(|doc| Ok(serde_json::from_str(&doc?)?)).collect()
+}
+
+/// The primary key and stored document (without its transcript) of a call that must exist.
+fn existing_call(connection: &Connection, org: &str, id: &str) -> Result<(i64, Call)> {
+    let (pk, doc) = find_call_row(connection, org, id)?
+        .ok_or_else(|| StoreError::NotFound(format!("call `{id}`")))?;
+    Ok((pk, serde_json::from_str(&doc)?))
+}
+
 fn load_transcript(connection: &Connection, call_pk: i64) -> Result<Vec<TranscriptEntry>> {
     load_docs(
         connection,
@@ -222,9 +240,7 @@ pub(super) fn append_transcript(
     id: &str,
     mut entries: Vec<TranscriptEntry>,
 ) -> Result<Call> {
-    let (pk, doc) = find_call_row(connection, org, id)?
-        .ok_or_else(|| StoreError::NotFound(format!("call `{id}`")))?;
-    let call: Call = serde_json::from_str(&doc)?;
+    let (pk, call) = existing_call(connection, org, id)?;
     if call.status.is_terminal() {
         return Err(StoreError::Conflict(format!(
             "call `{id}` is {}; its transcript is closed",
@@ -263,17 +279,6 @@ fn touch_call(
 
 // ---- usage and latency ---------------------------------------------------------------------
 
-/// The `doc` column of every row `statement` selects for a call (`?1`), parsed.
-fn load_docs<T: serde::de::DeserializeOwned>(
-    connection: &Connection,
-    statement: &str,
-    call_pk: i64,
-) -> Result<Vec<T>> {
-    let mut statement = connection.prepare_cached(statement)?;
-    let docs = statement.query_map([call_pk], |row| row.get::<_, String>(0))?;
-    docs.map(|doc| Ok(serde_json::from_str(&doc?)?)).collect()
-}
-
 pub(super) fn record_metrics(
     connection: &Connection,
     org: &str,
@@ -281,9 +286,7 @@ pub(super) fn record_metrics(
     report: MetricsReport,
     derive: MetricsBuilder,
 ) -> Result<Call> {
-    let (pk, doc) = find_call_row(connection, org, id)?
-        .ok_or_else(|| StoreError::NotFound(format!("call `{id}`")))?;
-    let call: Call = serde_json::from_str(&doc)?;
+    let (pk, call) = existing_call(connection, org, id)?;
     let mut insert = connection.prepare_cached(
         "INSERT OR IGNORE INTO usage_records (call_pk, id, doc) VALUES (?1, ?2, ?3)",
     )?;
@@ -348,12 +351,12 @@ pub(super) fn list_events(
     let Some((pk, _)) = find_call_row(connection, org, id)? else {
         return Ok(None);
     };
-    let mut statement = connection
-        .prepare_cached("SELECT doc FROM events WHERE call_pk = ?1 ORDER BY occurred_at, pk")?;
-    let docs = statement.query_map([pk], |row| row.get::<_, String>(0))?;
-    docs.map(|doc| Ok(serde_json::from_str(&doc?)?))
-        .collect::<Result<_>>()
-        .map(Some)
+    load_docs(
+        connection,
+        "SELECT doc FROM events WHERE call_pk = ?1 ORDER BY occurred_at, pk",
+        pk,
+    )
+    .map(Some)
 }
 
 // ---- lists ---------------------------------------------------------------------------------

@@ -41,11 +41,80 @@ pub(crate) struct Compiler {
 
 pub(crate) type Compiled = Box<dyn TantivyQuery>;
 
+/// `clauses` as one boolean query. One of only exclusions excludes from every call: tantivy
+/// matches nothing for it.
+fn boolean_of(mut clauses: Vec<(Occur, Compiled)>) -> BooleanQuery {
+    if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    BooleanQuery::new(clauses)
+}
+
 /// A query as the clauses that score (all must match; their scores add up) and the clauses
 /// that only filter (`Must` or `MustNot`, scoring nothing).
+#[derive(Debug)]
 pub(crate) struct Split {
     pub scoring: Vec<Compiled>,
     pub filters: Vec<(Occur, Compiled)>,
+}
+
+impl Clone for Split {
+    fn clone(&self) -> Self {
+        Self {
+            scoring: self.scoring.iter().map(|query| query.box_clone()).collect(),
+            filters: self
+                .filters
+                .iter()
+                .map(|(occur, query)| (*occur, query.box_clone()))
+                .collect(),
+        }
+    }
+}
+
+impl Split {
+    /// The whole query: every scoring clause and every filter, the filters scoring nothing.
+    pub(crate) fn query(&self) -> BooleanQuery {
+        let scoring = self
+            .scoring
+            .iter()
+            .map(|clause| (Occur::Must, clause.box_clone()));
+        let filters = self
+            .filters
+            .iter()
+            .map(|(occur, clause)| -> (Occur, Compiled) {
+                match occur {
+                    Occur::MustNot => (*occur, clause.box_clone()),
+                    _ => (
+                        *occur,
+                        Box::new(ConstScoreQuery::new(clause.box_clone(), 0.0)),
+                    ),
+                }
+            });
+        boolean_of(scoring.chain(filters).collect())
+    }
+
+    /// The scoring clauses alone, or `None` when nothing scores.
+    pub(crate) fn scoring_query(&self) -> Option<Compiled> {
+        match self.scoring.as_slice() {
+            [] => None,
+            [only] => Some(only.box_clone()),
+            many => Some(Box::new(BooleanQuery::new(
+                many.iter()
+                    .map(|query| (Occur::Must, query.box_clone()))
+                    .collect(),
+            ))),
+        }
+    }
+
+    /// The filters alone.
+    pub(crate) fn filter_query(&self) -> BooleanQuery {
+        boolean_of(
+            self.filters
+                .iter()
+                .map(|(occur, query)| (*occur, query.box_clone()))
+                .collect(),
+        )
+    }
 }
 
 fn invalid(message: String) -> StoreError {
@@ -78,23 +147,7 @@ impl Compiler {
     }
 
     fn boolean(&mut self, query: &BoolQuery) -> Result<Compiled> {
-        let split = self.split_bool(query)?;
-        let mut clauses: Vec<(Occur, Compiled)> = split
-            .scoring
-            .into_iter()
-            .map(|clause| (Occur::Must, clause))
-            .collect();
-        for (occur, clause) in split.filters {
-            clauses.push(match occur {
-                Occur::MustNot => (occur, clause),
-                _ => (occur, Box::new(ConstScoreQuery::new(clause, 0.0))),
-            });
-        }
-        // A boolean query of only exclusions matches nothing in tantivy; exclude from all.
-        if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
-            clauses.push((Occur::Must, Box::new(AllQuery)));
-        }
-        Ok(Box::new(BooleanQuery::new(clauses)))
+        Ok(Box::new(self.split_bool(query)?.query()))
     }
 
     /// Splits a query into the clauses that score and those that only filter, so that a

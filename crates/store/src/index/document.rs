@@ -19,8 +19,13 @@ pub(crate) const TEXT_FIELDS: [&str; 5] = [
     "transcript.agent",
     "transcript.system",
     "transcript.tool",
-    "analysis.summary",
+    SUMMARY_FIELD,
 ];
+
+/// The fields of `TEXT_FIELDS` that hold transcript entries, one per role.
+const ROLE_FIELDS: &[&str] = TEXT_FIELDS.split_at(4).0;
+
+const SUMMARY_FIELD: &str = "analysis.summary";
 
 /// The catalogue's text of every role. It has no field of its own: each entry is indexed
 /// once, under its role, and a search of this path searches every role's field
@@ -30,7 +35,7 @@ pub(crate) const WHOLE_TRANSCRIPT: &str = "transcript.text";
 /// The fields of `TEXT_FIELDS` a search of the text path `path` looks in.
 pub(crate) fn fields_of(path: &str) -> &'static [&'static str] {
     if path == WHOLE_TRANSCRIPT {
-        &TEXT_FIELDS[..4]
+        ROLE_FIELDS
     } else {
         TEXT_FIELDS
             .iter()
@@ -130,14 +135,14 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
     if !texts.is_empty() {
         present.push(Value::String(WHOLE_TRANSCRIPT.into()));
     }
-    for field in &TEXT_FIELDS[..4] {
+    for field in ROLE_FIELDS {
         if texts.iter().any(|(path, _)| path == field) {
             present.push(Value::String((*field).into()));
         }
     }
     if let Some(summary) = call.analysis.as_ref().and_then(|a| a.summary.as_deref()) {
-        texts.push(("analysis.summary", summary));
-        present.push(Value::String("analysis.summary".into()));
+        texts.push((SUMMARY_FIELD, summary));
+        present.push(Value::String(SUMMARY_FIELD.into()));
     }
     let kw = match kw {
         Value::Object(mut fields) => {

@@ -11,97 +11,43 @@
 //!
 //! Block-max pruning is exact only because every scored posting list has true block maxima:
 //! analysed text lives in plain text fields with field norms (tantivy computes no block
-//! maxima for JSON fields, see `document::TEXT_PATHS`), and keyword postings keep no
+//! maxima for JSON fields, see `document::TEXT_FIELDS`), and keyword postings keep no
 //! frequencies, so their matches and their blocks both score 0.
 
 use super::compile::{Compiled, Split};
-use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, EnableScoring, Explanation, Occur, Query, Scorer,
-    Weight,
-};
+use tantivy::query::{EnableScoring, Explanation, Occur, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader};
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct FilteredQuery {
-    /// Must all match; their scores add up. Empty: every match scores the same.
-    scoring: Vec<Compiled>,
-    /// `Must` or `MustNot` clauses, never scored; there is always a `Must` (the tenant).
-    filters: Vec<(Occur, Compiled)>,
-}
-
-impl Clone for FilteredQuery {
-    fn clone(&self) -> Self {
-        Self {
-            scoring: self.scoring.iter().map(|query| query.box_clone()).collect(),
-            filters: self
-                .filters
-                .iter()
-                .map(|(occur, query)| (*occur, query.box_clone()))
-                .collect(),
-        }
-    }
+    /// There is always a `Must` filter (the tenant).
+    split: Split,
 }
 
 impl FilteredQuery {
     /// The query of `split`, with `tenant` as one more filter.
-    pub(crate) fn new(split: Split, tenant: Compiled) -> Self {
-        let mut filters = split.filters;
-        filters.push((Occur::Must, tenant));
-        Self {
-            scoring: split.scoring,
-            filters,
-        }
+    pub(crate) fn new(mut split: Split, tenant: Compiled) -> Self {
+        split.filters.push((Occur::Must, tenant));
+        Self { split }
     }
 
     /// The same query with one more filter.
     pub(crate) fn and(&self, filter: Compiled) -> Self {
         let mut narrowed = self.clone();
-        narrowed.filters.push((Occur::Must, filter));
+        narrowed.split.filters.push((Occur::Must, filter));
         narrowed
-    }
-
-    /// One query of the scoring clauses, or `None` when nothing scores.
-    fn scoring_query(&self) -> Option<Compiled> {
-        match self.scoring.as_slice() {
-            [] => None,
-            [only] => Some(only.box_clone()),
-            many => Some(Box::new(BooleanQuery::new(
-                many.iter()
-                    .map(|query| (Occur::Must, query.box_clone()))
-                    .collect(),
-            ))),
-        }
-    }
-
-    fn filter_query(&self) -> BooleanQuery {
-        let mut clauses: Vec<(Occur, Compiled)> = self
-            .filters
-            .iter()
-            .map(|(occur, query)| (*occur, query.box_clone()))
-            .collect();
-        if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
-            clauses.push((Occur::Must, Box::new(AllQuery)));
-        }
-        BooleanQuery::new(clauses)
     }
 }
 
 impl Query for FilteredQuery {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let scoring = self.scoring_query();
-        let filter = self.filter_query();
-        let mut clauses: Vec<(Occur, Compiled)> = vec![(
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(Box::new(filter.clone()), 0.0)),
-        )];
-        if let Some(scoring) = &scoring {
-            clauses.push((Occur::Must, scoring.box_clone()));
-        }
-        let plain = BooleanQuery::new(clauses).weight(enable_scoring)?;
-        let pruning = match scoring {
+        let plain = self.split.query().weight(enable_scoring)?;
+        let pruning = match self.split.scoring_query() {
             Some(scoring) if enable_scoring.is_scoring_enabled() => Some(Pruning {
                 scoring: scoring.weight(enable_scoring)?,
-                filter: filter
+                filter: self
+                    .split
+                    .filter_query()
                     .weight(EnableScoring::disabled_from_schema(enable_scoring.schema()))?,
             }),
             _ => None,

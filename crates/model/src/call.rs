@@ -329,8 +329,17 @@ pub struct Analysis {
     pub structured_data: Option<Object>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled_callback: Option<Object>,
+    /// Why the configured LLM analyzer's report was not used and the heuristic one stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_status: Option<WebhookStatus>,
+    /// Delivery attempts of the post-call webhook so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_attempts: Option<u32>,
+    /// When the post-call webhook is tried again, while it is pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_next_retry_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

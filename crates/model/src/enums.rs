@@ -237,3 +237,65 @@ mod tests {
         assert!(message.contains("in_progress, completed"), "{message}");
     }
 }
+
+string_enum! {
+    /// How a live transfer hands the caller over (seed 002's transfer `kind`).
+    pub enum TransferKind {
+        /// Straight to the target.
+        Blind => "blind",
+        /// Through a consultation with the target first.
+        Warm => "warm",
+    }
+}
+
+string_enum! {
+    /// Where one transfer attempt is.
+    pub enum TransferStatus {
+        Requested => "requested",
+        Dialing => "dialing",
+        Ringing => "ringing",
+        /// Warm transfers only: the agent briefs the human before the caller joins.
+        Consulting => "consulting",
+        Completed => "completed",
+        Failed => "failed",
+        Canceled => "canceled",
+    }
+}
+
+impl TransferStatus {
+    /// Whether the attempt is over.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Canceled)
+    }
+}
+
+string_enum! {
+    /// What happens to the caller when every transfer target has failed.
+    pub enum FallbackAction {
+        /// Book a callback: it appears as `scheduled_callback` on the call's report.
+        ScheduledCallback => "scheduled_callback",
+        Voicemail => "voicemail",
+        ReturnToAgent => "return_to_agent",
+        Hangup => "hangup",
+    }
+}
+
+string_enum! {
+    /// What a webhook endpoint can subscribe to.
+    pub enum WebhookEvent {
+        CallStarted => "call.started",
+        CallEnded => "call.ended",
+        CallAnalyzed => "call.analyzed",
+        TransferUpdated => "transfer.updated",
+    }
+}
+
+string_enum! {
+    /// Where one webhook delivery is.
+    pub enum DeliveryStatus {
+        Pending => "pending",
+        Delivered => "delivered",
+        /// Every attempt failed; only a redelivery sends it again.
+        Failed => "failed",
+    }
+}

@@ -6,7 +6,9 @@ pub mod enums;
 pub mod event;
 pub mod id;
 pub mod time;
+pub mod transfer;
 pub mod usage;
+pub mod webhook;
 
 pub use call::{
     Agent, Analysis, Call, Cost, CostItem, Flow, FlowNode, LatencyStats, Metrics, MicroUsd, Object,
@@ -14,13 +16,18 @@ pub use call::{
     normalize_transcript,
 };
 pub use enums::{
-    AnalysisStatus, CallKind, CallStatus, Channel, CostComponent, Direction, DisconnectionReason,
-    RecordingStatus, Role, Scope, Sentiment, UnknownVariant, UsageUnit, WebhookStatus,
+    AnalysisStatus, CallKind, CallStatus, Channel, CostComponent, DeliveryStatus, Direction,
+    DisconnectionReason, FallbackAction, RecordingStatus, Role, Scope, Sentiment, TransferKind,
+    TransferStatus, UnknownVariant, UsageUnit, WebhookEvent, WebhookStatus,
 };
 pub use event::{Event, EventDraft};
 pub use id::{new_id, validate_id};
 pub use time::{TimeBound, TimeError, Timestamp};
+pub use transfer::{
+    ChainStep, Fallback, IllegalTransition, Transfer, TransferDraft, TransferReport, apply_report,
+};
 pub use usage::{LatencySample, MetricsReport, UsageRecord};
+pub use webhook::WebhookDraft;
 
 /// A value the model refuses, with the dotted path of the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -108,6 +108,45 @@ pub struct ServeArgs {
     /// "model": "gpt-4o-mini", "unit": "input_tokens", "usd": "0.15", "per": 1000000}]}`.
     #[arg(long, env = "CALLSCOPE_PRICE_TABLE")]
     pub price_table: Option<PathBuf>,
+    /// Webhook attempts before a delivery is marked failed.
+    #[arg(long, env = "CALLSCOPE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub webhook_max_attempts: u32,
+    /// Wait before the first webhook retry, in milliseconds; each later retry doubles it
+    /// (up to an hour), with jitter.
+    #[arg(
+        long,
+        env = "CALLSCOPE_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 10_000
+    )]
+    pub webhook_retry_base_ms: u64,
+    /// Longest a webhook receiver may take to answer, in milliseconds.
+    #[arg(long, env = "CALLSCOPE_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+    /// Root of an OpenAI-compatible API (e.g. `https://api.openai.com/v1` or a local
+    /// `http://localhost:11434/v1`); post-call reports ask its `chat/completions` first and
+    /// fall back to the built-in analyzer on any failure.
+    #[arg(long, env = "CALLSCOPE_LLM_BASE_URL", requires = "llm_model")]
+    pub llm_base_url: Option<String>,
+    /// The model the LLM analyzer asks.
+    #[arg(long, env = "CALLSCOPE_LLM_MODEL", requires = "llm_base_url")]
+    pub llm_model: Option<String>,
+    /// Bearer key of the LLM API (prefer the environment variable: flags show in `ps`).
+    #[arg(long, env = "CALLSCOPE_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// Largest recording upload accepted, in bytes.
+    #[arg(long, env = "CALLSCOPE_MAX_RECORDING_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub max_recording_bytes: u64,
+    /// How long a signed recording link works, in seconds.
+    #[arg(
+        long,
+        env = "CALLSCOPE_RECORDING_LINK_TTL_SECS",
+        default_value_t = 3600
+    )]
+    pub recording_link_ttl_secs: u64,
+    /// Longest an LLM report may take, in milliseconds.
+    #[arg(long, env = "CALLSCOPE_LLM_TIMEOUT_MS", default_value_t = 30_000)]
+    pub llm_timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -4,13 +4,14 @@
 use crate::cli::{CorpusShape, ServeArgs};
 use crate::demo;
 use anyhow::Context;
-use callscope_analysis::{PriceTable, PricingConfig};
+use callscope_analysis::{LlmConfig, PriceTable, PricingConfig};
 use callscope_model::{Scope, Timestamp};
-use callscope_server::{AppState, ServerConfig};
+use callscope_server::{AppState, RecordingSettings, ServerConfig, WebhookSettings};
 use callscope_store::IndexMode;
 use callscope_store::Store;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Organization of the bootstrap key and of `--demo` data.
 const DEFAULT_ORGANIZATION: &str = "default";
@@ -58,14 +59,40 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
+    let llm = match (args.llm_base_url, args.llm_model) {
+        (Some(base_url), Some(model)) => Some(LlmConfig {
+            base_url,
+            model,
+            api_key: args.llm_api_key,
+            timeout: Duration::from_millis(args.llm_timeout_ms),
+        }),
+        _ => None,
+    };
+    let recordings = RecordingSettings::open(
+        &args.store.data_dir.join("recordings"),
+        args.max_recording_bytes,
+        Duration::from_secs(args.recording_link_ttl_secs),
+    )
+    .context("cannot open the recordings folder")?;
     let state = AppState {
         store: Arc::new(store),
         config: Arc::new(ServerConfig {
             max_body_bytes: args.max_body_bytes,
             insights_max_range_days: args.insights_max_range_days,
             prices,
+            webhooks: WebhookSettings {
+                max_attempts: args.webhook_max_attempts,
+                retry_base: Duration::from_millis(args.webhook_retry_base_ms),
+                timeout: Duration::from_millis(args.webhook_timeout_ms),
+                ..WebhookSettings::default()
+            },
+            llm,
+            recordings: Some(recordings),
         }),
+        signals: Arc::default(),
     };
+    // Reports and deliveries left queued by the last process resume here.
+    callscope_server::spawn_workers(&state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -31,7 +31,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "request body is empty; expected JSON".into(),
             ));
         }
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// Like [`JsonBody`], but an empty body means `T::default()`: for actions whose body only
+/// adds optional detail (cancel a transfer, with or without a reason).
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| body_rejection(&rejection))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// Deserializes a JSON body, naming the offending field in the error.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
@@ -44,7 +70,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         deserializer
             .end()
             .map_err(|error| ApiError::InvalidParameter(format!("malformed JSON body: {error}")))?;
-        Ok(Self(value))
+        Ok(value)
     }
 }
 

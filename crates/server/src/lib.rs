@@ -5,10 +5,14 @@
 mod error;
 mod extract;
 mod insights;
+mod lifecycle;
 mod native;
 mod params;
+mod recordings;
 
 pub use error::ApiError;
+pub use lifecycle::{Signals, WebhookSettings, spawn_workers};
+pub use recordings::RecordingSettings;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Method;
@@ -30,6 +34,12 @@ pub struct ServerConfig {
     pub insights_max_range_days: Option<u32>,
     /// Prices usage reported through `POST /v1/calls/{id}/metrics`.
     pub prices: callscope_analysis::PriceTable,
+    /// How webhooks are sent and retried.
+    pub webhooks: WebhookSettings,
+    /// The OpenAI-compatible endpoint post-call reports ask first, when configured.
+    pub llm: Option<callscope_analysis::LlmConfig>,
+    /// Where uploaded recordings are kept; `None` refuses uploads.
+    pub recordings: Option<RecordingSettings>,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +48,9 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             insights_max_range_days: None,
             prices: callscope_analysis::PriceTable::default(),
+            webhooks: WebhookSettings::default(),
+            llm: None,
+            recordings: None,
         }
     }
 }
@@ -47,6 +60,8 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
+    /// Wakes the background workers when a write queued work for them.
+    pub signals: Arc<Signals>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -76,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .nest("/v1", native::router())
         .nest("/insights", insights::router())
+        .route(
+            "/recordings/{org}/{id}/{channels}",
+            get(recordings::serve_file),
+        )
         .fallback(|method: Method, request: Request| async move {
             ApiError::NotFound(format!("no route for {method} {}", request.uri().path()))
         })

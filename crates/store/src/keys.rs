@@ -48,22 +48,24 @@ pub struct NewKey {
     pub secret: String,
 }
 
+/// `bytes` random bytes from the operating system, as hex digits.
+pub(crate) fn random_hex(bytes: usize) -> Result<String> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer)
+        .map_err(|e| StoreError::Internal(format!("no randomness: {e}")))?;
+    Ok(to_hex(&buffer))
+}
+
 /// A new random secret and its public prefix.
 pub(crate) fn generate_secret() -> Result<(String, String)> {
-    let mut bytes = [0u8; 20];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StoreError::Internal(format!("no randomness for a key: {e}")))?;
-    let secret = format!("{SECRET_PREFIX}{}", to_hex(&bytes));
+    let secret = format!("{SECRET_PREFIX}{}", random_hex(20)?);
     let prefix = secret.chars().take(SECRET_PREFIX.len() + 8).collect();
     Ok((secret, prefix))
 }
 
 /// A new key id (`key_` and 12 hex digits).
 pub(crate) fn generate_key_id() -> Result<String> {
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StoreError::Internal(format!("no randomness for a key id: {e}")))?;
-    Ok(format!("key_{}", to_hex(&bytes)))
+    Ok(format!("key_{}", random_hex(6)?))
 }
 
 /// The stored form of a secret.

@@ -9,16 +9,19 @@ mod error;
 mod index;
 mod keys;
 mod list;
+mod webhooks;
 
 pub use embedded::{Durability, EmbeddedStore, INDEX_DIR, IndexMode, StoreOptions};
 pub use error::StoreError;
 pub use index::{MAX_SORT_KEYS, MAX_WINDOW};
 pub use keys::{KeyInfo, NewKey, Principal};
 pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
+pub use webhooks::{AttemptVerdict, Delivery, DeliveryAttempt, DueDelivery, WebhookEndpoint};
 
 use async_trait::async_trait;
 use callscope_model::{
-    Call, Event, LatencySample, MetricsReport, Scope, TranscriptEntry, UsageRecord, ValidationError,
+    Analysis, Call, ChainStep, Event, LatencySample, MetricsReport, Scope, Timestamp,
+    TranscriptEntry, Transfer, TransferReport, UsageRecord, ValidationError, WebhookDraft,
 };
 use callscope_query::SearchRequest;
 
@@ -134,7 +137,136 @@ pub trait Store: Send + Sync + 'static {
     /// The events of a call ordered by `occurred_at`; `None` when the call does not exist.
     async fn list_events(&self, organization_id: &str, id: &str) -> Result<Option<Vec<Event>>>;
 
+    // ---- the call lifecycle: reports and transfers ---------------------------------------
+    //
+    // A call written through `write_call` queues `call.started` when it is created, and
+    // `call.ended` plus its post-call report when its status first becomes terminal; bulk
+    // `insert_calls` (demo data, imports) queues nothing.
+
+    /// Calls waiting for their post-call report, oldest first, across organizations, as
+    /// (organization, call id).
+    async fn pending_reports(&self, limit: usize) -> Result<Vec<(String, String)>>;
+
+    /// Stores `analysis` as the call's post-call report (keeping a scheduled callback a
+    /// transfer fallback set), takes the call off the report queue and queues
+    /// `call.analyzed`; the report's webhook status says whether any endpoint will get it.
+    async fn store_report(
+        &self,
+        organization_id: &str,
+        id: &str,
+        analysis: Analysis,
+    ) -> Result<Call>;
+
+    /// An agent's analysis settings, kept as the JSON given; `None` when never set.
+    async fn agent_settings(
+        &self,
+        organization_id: &str,
+        agent_id: &str,
+    ) -> Result<Option<serde_json::Value>>;
+
+    /// Replaces an agent's analysis settings.
+    async fn put_agent_settings(
+        &self,
+        organization_id: &str,
+        agent_id: &str,
+        settings: serde_json::Value,
+    ) -> Result<()>;
+
+    /// Starts a transfer (its first attempt) on a call in progress and queues
+    /// `transfer.updated` so the runtime dials.
+    async fn create_transfer(&self, organization_id: &str, transfer: Transfer) -> Result<Transfer>;
+
+    /// Applies a runtime's report to one transfer attempt of a call (see
+    /// `callscope_model::apply_report`), storing the next attempt or applying the fallback,
+    /// and queues `transfer.updated` for every attempt that changed. An illegal step is a
+    /// conflict and changes nothing. Returns the step and the whole chain after it.
+    async fn report_transfer(
+        &self,
+        organization_id: &str,
+        call_id: &str,
+        transfer_id: &str,
+        report: TransferReport,
+    ) -> Result<(ChainStep, Vec<Transfer>)>;
+
+    /// The transfer attempts of a call, oldest first; `None` when the call does not exist.
+    async fn list_transfers(
+        &self,
+        organization_id: &str,
+        call_id: &str,
+    ) -> Result<Option<Vec<Transfer>>>;
+
+    // ---- webhooks ----------------------------------------------------------------------
+
+    /// Creates an endpoint with a fresh signing secret from a validated draft.
+    async fn create_webhook(
+        &self,
+        organization_id: &str,
+        draft: WebhookDraft,
+    ) -> Result<WebhookEndpoint>;
+
+    /// The organization's endpoints, oldest first.
+    async fn list_webhooks(&self, organization_id: &str) -> Result<Vec<WebhookEndpoint>>;
+
+    async fn get_webhook(&self, organization_id: &str, id: &str)
+    -> Result<Option<WebhookEndpoint>>;
+
+    /// Changes what a validated draft sets.
+    async fn update_webhook(
+        &self,
+        organization_id: &str,
+        id: &str,
+        draft: WebhookDraft,
+    ) -> Result<WebhookEndpoint>;
+
+    /// Gives an endpoint a new secret; the old one keeps signing for `grace_ms`.
+    async fn rotate_webhook_secret(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_ms: i64,
+    ) -> Result<WebhookEndpoint>;
+
+    /// Deletes an endpoint with its deliveries; `false` when there was none.
+    async fn delete_webhook(&self, organization_id: &str, id: &str) -> Result<bool>;
+
+    /// An endpoint's deliveries, newest first, each with its attempts; `None` when the
+    /// endpoint does not exist.
+    async fn list_deliveries(
+        &self,
+        organization_id: &str,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<Delivery>>>;
+
+    /// Queues a delivery again, as a new delivery of the same event due now.
+    async fn redeliver(
+        &self,
+        organization_id: &str,
+        endpoint_id: &str,
+        delivery_id: &str,
+    ) -> Result<Delivery>;
+
+    /// Pending deliveries due at `now` to enabled endpoints, oldest due first.
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<DueDelivery>>;
+
+    /// When the next pending delivery falls due, if any is pending.
+    async fn next_delivery_at(&self) -> Result<Option<Timestamp>>;
+
+    /// Logs an attempt and moves the delivery on as `verdict` says; a `call.analyzed`
+    /// delivery also updates the call's post-call webhook status.
+    async fn record_attempt(
+        &self,
+        delivery_id: &str,
+        attempt: DeliveryAttempt,
+        verdict: AttemptVerdict,
+    ) -> Result<()>;
+
     // ---- organizations and keys ----------------------------------------------------------
+
+    /// Whether the organization serves recordings at permanent unsigned URLs.
+    async fn public_recordings(&self, organization_id: &str) -> Result<bool>;
+
+    async fn set_public_recordings(&self, organization_id: &str, public: bool) -> Result<()>;
 
     /// Creates a key for `organization_id` (creating the organization when new). The secret
     /// is returned once and only its hash is stored.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test uses a subset; tests panic on purpose
 
+pub mod receiver;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -139,10 +141,20 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Self {
+        Self::with_args(&[])
+    }
+
+    /// A fixture whose server gets `extra` arguments.
+    pub fn with_args(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data = dir.path().join("data");
         let key = create_key(&data, "org_a", "read,write,admin");
-        let server = Server::start(&data, &["--durability", "normal"]);
+        let args: Vec<&str> = ["--durability", "normal"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        let server = Server::start(&data, &args);
         Self { dir, server, key }
     }
 

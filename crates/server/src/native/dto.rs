@@ -7,16 +7,22 @@
 
 use crate::error::ApiError;
 use crate::params::{invalid, non_empty, parse_number, parse_time};
+use callscope_analysis::Extractor;
 use callscope_model::{
     Agent, Call, CallKind, CallStatus, Channel, CostItem, Direction, DisconnectionReason, Event,
     EventDraft, Flow, LatencyStats, Metrics, Object, Role, Sentiment, Timestamp, TranscriptEntry,
+    Transfer,
 };
+use callscope_model::{DeliveryStatus, WebhookEvent};
 use callscope_query::{
     Aggregations, BoolQuery, FieldKind, Operator, Query, RangeBounds, Scalar, SearchAfter,
     SearchRequest, SortKey, Surface, TrackTotalHits, parse_aggs, parse_fields, parse_query,
     parse_sort_json, project, resolve,
 };
-use callscope_store::{CallPage, Cursor, ListCalls, Paging, SearchResult, SortField, SortOrder};
+use callscope_store::{
+    CallPage, Cursor, Delivery, ListCalls, Paging, SearchResult, SortField, SortOrder,
+    WebhookEndpoint,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
@@ -72,7 +78,7 @@ pub struct CallView<'a> {
     cost_micro_usd: Option<String>,
     credits: Option<f64>,
     report: ReportView<'a>,
-    transfers: Vec<Value>,
+    transfers: Vec<TransferView<'a>>,
     transcript: TranscriptView<'a>,
     span_tree: Option<&'a Object>,
     flow: Option<&'a Flow>,
@@ -93,7 +99,11 @@ pub struct ReportView<'a> {
     metadata: Option<&'a Object>,
     scheduled_callback: Option<&'a Object>,
     analysis_status: Option<&'static str>,
+    /// Why the configured LLM analyzer's report was not used.
+    analysis_fallback_reason: Option<&'a str>,
     post_call_webhook_status: Option<&'static str>,
+    post_call_webhook_attempts: Option<u32>,
+    post_call_webhook_next_retry_at: Option<Timestamp>,
     created_at: Option<Timestamp>,
     updated_at: Option<Timestamp>,
 }
@@ -196,8 +206,28 @@ impl<'a> CallView<'a> {
     }
 }
 
+impl<'a> CallView<'a> {
+    /// The call with its transfer attempts, as its detail shows it.
+    pub fn with_transfers(mut self, transfers: &'a [Transfer]) -> Self {
+        self.transfers = transfers.iter().map(TransferView::new).collect();
+        self
+    }
+}
+
 impl<'a> ReportView<'a> {
-    fn new(call: &'a Call) -> Self {
+    pub fn summary(&self) -> Option<&'a str> {
+        self.summary
+    }
+
+    pub fn outcome(&self) -> Option<&'a str> {
+        self.outcome
+    }
+
+    pub fn cost_micro_usd(&self) -> Option<&str> {
+        self.cost_micro_usd.as_deref()
+    }
+
+    pub fn new(call: &'a Call) -> Self {
         let analysis = call.analysis.as_ref();
         Self {
             session_id: &call.id,
@@ -216,7 +246,10 @@ impl<'a> ReportView<'a> {
             metadata: call.metadata.as_ref(),
             scheduled_callback: analysis.and_then(|a| a.scheduled_callback.as_ref()),
             analysis_status: analysis.and_then(|a| a.status).map(|s| s.as_str()),
+            analysis_fallback_reason: analysis.and_then(|a| a.fallback_reason.as_deref()),
             post_call_webhook_status: analysis.and_then(|a| a.webhook_status).map(|s| s.as_str()),
+            post_call_webhook_attempts: analysis.and_then(|a| a.webhook_attempts),
+            post_call_webhook_next_retry_at: analysis.and_then(|a| a.webhook_next_retry_at),
             created_at: analysis.and_then(|a| a.created_at),
             updated_at: analysis.and_then(|a| a.updated_at),
         }
@@ -797,6 +830,209 @@ impl QueryView {
             calls,
             aggregations: result.aggregations.clone(),
         }
+    }
+}
+
+// ---- lifecycle -----------------------------------------------------------------------------
+
+/// A transfer attempt: seed 002's transfer object, plus the routing fields (`chain_id`,
+/// `attempt`, `targets`, `fallback`, `fallback_applied_at`).
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct TransferView<'a>(&'a Transfer);
+
+impl<'a> TransferView<'a> {
+    pub fn new(transfer: &'a Transfer) -> Self {
+        Self(transfer)
+    }
+}
+
+/// A transfer attempt with its chain, as seed 002's create and status answers show it:
+/// `routing_attempts` are the chain's earlier attempts, `next_transfer` the one that follows
+/// this attempt (created when it failed with targets left).
+#[derive(Debug, Serialize)]
+pub struct TransferStateView<'a> {
+    #[serde(flatten)]
+    transfer: TransferView<'a>,
+    routing_attempts: Vec<TransferView<'a>>,
+    next_transfer: Option<TransferView<'a>>,
+}
+
+impl<'a> TransferStateView<'a> {
+    /// `transfer` within `chain` (every attempt of the call); `next` overrides the lookup of
+    /// the following attempt.
+    pub fn new(transfer: &'a Transfer, chain: &'a [Transfer], next: Option<&'a Transfer>) -> Self {
+        let same_chain = |t: &&Transfer| t.chain_id == transfer.chain_id;
+        let routing_attempts = chain
+            .iter()
+            .filter(same_chain)
+            .filter(|t| t.attempt < transfer.attempt)
+            .map(TransferView::new)
+            .collect();
+        let next = next.or_else(|| {
+            chain
+                .iter()
+                .filter(same_chain)
+                .find(|t| t.attempt == transfer.attempt + 1)
+        });
+        Self {
+            transfer: TransferView::new(transfer),
+            routing_attempts,
+            next_transfer: next.map(TransferView::new),
+        }
+    }
+}
+
+/// A webhook endpoint; the secret only right after it was made.
+#[derive(Debug, Serialize)]
+pub struct EndpointView<'a> {
+    id: &'a str,
+    organization_id: &'a str,
+    url: &'a str,
+    events: &'a [WebhookEvent],
+    description: Option<&'a str>,
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+    /// Until when the secret before the last rotation still signs deliveries.
+    previous_secret_expires_at: Option<Timestamp>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl<'a> EndpointView<'a> {
+    pub fn new(endpoint: &'a WebhookEndpoint) -> Self {
+        Self {
+            id: &endpoint.id,
+            organization_id: &endpoint.organization_id,
+            url: &endpoint.url,
+            events: &endpoint.events,
+            description: endpoint.description.as_deref(),
+            enabled: endpoint.enabled,
+            secret: None,
+            previous_secret_expires_at: endpoint.previous_secret_expires_at,
+            created_at: endpoint.created_at,
+            updated_at: endpoint.updated_at,
+        }
+    }
+
+    pub fn with_secret(endpoint: &'a WebhookEndpoint) -> Self {
+        Self {
+            secret: Some(&endpoint.secret),
+            ..Self::new(endpoint)
+        }
+    }
+}
+
+/// One attempt in a delivery's log.
+#[derive(Debug, Serialize)]
+struct AttemptView<'a> {
+    number: u32,
+    at: Timestamp,
+    status_code: Option<u16>,
+    error: Option<&'a str>,
+    duration_ms: u64,
+}
+
+/// A delivery with its attempts.
+#[derive(Debug, Serialize)]
+pub struct DeliveryView<'a> {
+    id: &'a str,
+    event_id: &'a str,
+    endpoint_id: &'a str,
+    event: WebhookEvent,
+    subject_id: &'a str,
+    status: DeliveryStatus,
+    attempts: u32,
+    next_attempt_at: Option<Timestamp>,
+    last_status_code: Option<u16>,
+    last_error: Option<&'a str>,
+    redelivery_of: Option<&'a str>,
+    created_at: Timestamp,
+    delivered_at: Option<Timestamp>,
+    log: Vec<AttemptView<'a>>,
+}
+
+impl<'a> DeliveryView<'a> {
+    pub fn new(delivery: &'a Delivery) -> Self {
+        Self {
+            id: &delivery.id,
+            event_id: &delivery.event_id,
+            endpoint_id: &delivery.endpoint_id,
+            event: delivery.event,
+            subject_id: &delivery.subject_id,
+            status: delivery.status,
+            attempts: delivery.attempts,
+            next_attempt_at: delivery.next_attempt_at,
+            last_status_code: delivery.last_status_code,
+            last_error: delivery.last_error.as_deref(),
+            redelivery_of: delivery.redelivery_of.as_deref(),
+            created_at: delivery.created_at,
+            delivered_at: delivery.delivered_at,
+            log: delivery
+                .log
+                .iter()
+                .map(|a| AttemptView {
+                    number: a.number,
+                    at: a.at,
+                    status_code: a.status_code,
+                    error: a.error.as_deref(),
+                    duration_ms: a.duration_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `PUT /v1/agents/{agent_id}/analysis`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettingsBody {
+    pub extractors: Vec<Extractor>,
+}
+
+/// `PATCH /v1/organization`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationBody {
+    #[serde(default)]
+    pub public_recordings: Option<bool>,
+}
+
+/// Query string of a secret rotation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateParams {
+    grace_seconds: Option<String>,
+}
+
+/// How long a rotated-out secret keeps signing when the request does not say.
+const DEFAULT_GRACE_SECONDS: i64 = 24 * 3600;
+/// Longest grace period: 30 days.
+const MAX_GRACE_SECONDS: i64 = 30 * 24 * 3600;
+
+impl RotateParams {
+    pub fn grace_ms(&self) -> Result<i64, ApiError> {
+        let seconds = parse_number(
+            "grace_seconds",
+            self.grace_seconds.clone(),
+            0..=MAX_GRACE_SECONDS,
+        )?
+        .unwrap_or(DEFAULT_GRACE_SECONDS);
+        Ok(seconds * 1000)
+    }
+}
+
+/// Query string of a delivery listing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesParams {
+    limit: Option<String>,
+}
+
+impl DeliveriesParams {
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        Ok(parse_number("limit", self.limit.clone(), 1..=MAX_LIMIT as usize)?.unwrap_or(50))
     }
 }
 

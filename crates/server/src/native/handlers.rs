@@ -26,6 +26,7 @@ fn call_response(status: StatusCode, call: &Call) -> Response {
 
 /// Waits for the index when the write asked for `refresh=wait_for`.
 async fn settle(state: &AppState, params: &WriteParams) -> Result<(), ApiError> {
+    state.signals.wake();
     if params.wait_for_index()? {
         state.store.refresh().await?;
     }
@@ -154,7 +155,12 @@ pub async fn get_call(
         .get_call(caller.organization(), &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    Ok(call_response(StatusCode::OK, &call))
+    let transfers = state
+        .store
+        .list_transfers(caller.organization(), &id)
+        .await?
+        .unwrap_or_default();
+    Ok(Json(CallView::new(&call).with_transfers(&transfers)).into_response())
 }
 
 /// `DELETE /v1/calls/{id}`: the call, its transcript and its events.
@@ -166,7 +172,7 @@ pub async fn delete_call(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Write)?;
     params.wait_for_index()?;
-    if state.store.delete_call(caller.organization(), &id).await? {
+    if crate::recordings::delete_call(&state, caller.organization(), &id).await? {
         settle(&state, &params).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {

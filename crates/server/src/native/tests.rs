@@ -32,6 +32,7 @@ async fn harness(scopes: &[Scope]) -> Harness {
             max_body_bytes: 64 * 1024,
             ..ServerConfig::default()
         }),
+        signals: Arc::default(),
     };
     Harness {
         app: router(state),

@@ -13,16 +13,21 @@
 //! or kill of the process but the last commits may be lost on power loss.
 
 mod follower;
+mod lifecycle;
 mod schema;
 mod sql;
 
 use crate::index::SearchIndex;
 use crate::{
-    CallBuilder, CallPage, KeyInfo, ListCalls, MetricsBuilder, NewKey, Principal, Result,
-    SearchResult, Store, StoreError, WriteMode, Written,
+    AttemptVerdict, CallBuilder, CallPage, Delivery, DeliveryAttempt, DueDelivery, KeyInfo,
+    ListCalls, MetricsBuilder, NewKey, Principal, Result, SearchResult, Store, StoreError,
+    WebhookEndpoint, WriteMode, Written,
 };
 use async_trait::async_trait;
-use callscope_model::{Call, Event, MetricsReport, Scope, TranscriptEntry};
+use callscope_model::{
+    Analysis, Call, ChainStep, Event, MetricsReport, Scope, Timestamp, TranscriptEntry, Transfer,
+    TransferReport, WebhookDraft,
+};
 use callscope_query::SearchRequest;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use std::panic::AssertUnwindSafe;
@@ -426,6 +431,186 @@ impl Store for EmbeddedStore {
     async fn list_events(&self, organization_id: &str, id: &str) -> Result<Option<Vec<Event>>> {
         let (org, id) = (organization_id.to_owned(), id.to_owned());
         self.read(move |c| sql::list_events(c, &org, &id)).await
+    }
+
+    async fn pending_reports(&self, limit: usize) -> Result<Vec<(String, String)>> {
+        self.read(move |c| lifecycle::pending_reports(c, limit))
+            .await
+    }
+
+    async fn store_report(
+        &self,
+        organization_id: &str,
+        id: &str,
+        analysis: Analysis,
+    ) -> Result<Call> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| lifecycle::store_report(c, &org, &id, analysis))
+            .await
+    }
+
+    async fn agent_settings(
+        &self,
+        organization_id: &str,
+        agent_id: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let (org, agent) = (organization_id.to_owned(), agent_id.to_owned());
+        self.read(move |c| lifecycle::agent_settings(c, &org, &agent))
+            .await
+    }
+
+    async fn put_agent_settings(
+        &self,
+        organization_id: &str,
+        agent_id: &str,
+        settings: serde_json::Value,
+    ) -> Result<()> {
+        let (org, agent) = (organization_id.to_owned(), agent_id.to_owned());
+        self.write(move |c| lifecycle::put_agent_settings(c, &org, &agent, &settings))
+            .await
+    }
+
+    async fn create_transfer(&self, organization_id: &str, transfer: Transfer) -> Result<Transfer> {
+        let org = organization_id.to_owned();
+        self.write(move |c| lifecycle::create_transfer(c, &org, &transfer))
+            .await
+    }
+
+    async fn report_transfer(
+        &self,
+        organization_id: &str,
+        call_id: &str,
+        transfer_id: &str,
+        report: TransferReport,
+    ) -> Result<(ChainStep, Vec<Transfer>)> {
+        let (org, call, transfer) = (
+            organization_id.to_owned(),
+            call_id.to_owned(),
+            transfer_id.to_owned(),
+        );
+        self.write(move |c| lifecycle::report_transfer(c, &org, &call, &transfer, report))
+            .await
+    }
+
+    async fn list_transfers(
+        &self,
+        organization_id: &str,
+        call_id: &str,
+    ) -> Result<Option<Vec<Transfer>>> {
+        let (org, call) = (organization_id.to_owned(), call_id.to_owned());
+        self.read(move |c| lifecycle::list_transfers(c, &org, &call))
+            .await
+    }
+
+    async fn create_webhook(
+        &self,
+        organization_id: &str,
+        draft: WebhookDraft,
+    ) -> Result<WebhookEndpoint> {
+        let org = organization_id.to_owned();
+        self.write(move |c| lifecycle::create_webhook(c, &org, draft))
+            .await
+    }
+
+    async fn list_webhooks(&self, organization_id: &str) -> Result<Vec<WebhookEndpoint>> {
+        let org = organization_id.to_owned();
+        self.read(move |c| lifecycle::list_webhooks(c, &org)).await
+    }
+
+    async fn get_webhook(
+        &self,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.read(move |c| lifecycle::get_webhook(c, &org, &id))
+            .await
+    }
+
+    async fn update_webhook(
+        &self,
+        organization_id: &str,
+        id: &str,
+        draft: WebhookDraft,
+    ) -> Result<WebhookEndpoint> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| lifecycle::update_webhook(c, &org, &id, draft))
+            .await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_ms: i64,
+    ) -> Result<WebhookEndpoint> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| lifecycle::rotate_webhook_secret(c, &org, &id, grace_ms))
+            .await
+    }
+
+    async fn delete_webhook(&self, organization_id: &str, id: &str) -> Result<bool> {
+        let (org, id) = (organization_id.to_owned(), id.to_owned());
+        self.write(move |c| lifecycle::delete_webhook(c, &org, &id))
+            .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        organization_id: &str,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<Delivery>>> {
+        let (org, endpoint) = (organization_id.to_owned(), endpoint_id.to_owned());
+        self.read(move |c| lifecycle::list_deliveries(c, &org, &endpoint, limit))
+            .await
+    }
+
+    async fn redeliver(
+        &self,
+        organization_id: &str,
+        endpoint_id: &str,
+        delivery_id: &str,
+    ) -> Result<Delivery> {
+        let (org, endpoint, delivery) = (
+            organization_id.to_owned(),
+            endpoint_id.to_owned(),
+            delivery_id.to_owned(),
+        );
+        self.write(move |c| lifecycle::redeliver(c, &org, &endpoint, &delivery))
+            .await
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<DueDelivery>> {
+        self.read(move |c| lifecycle::due_deliveries(c, now, limit))
+            .await
+    }
+
+    async fn next_delivery_at(&self) -> Result<Option<Timestamp>> {
+        self.read(lifecycle::next_delivery_at).await
+    }
+
+    async fn record_attempt(
+        &self,
+        delivery_id: &str,
+        attempt: DeliveryAttempt,
+        verdict: AttemptVerdict,
+    ) -> Result<()> {
+        let delivery = delivery_id.to_owned();
+        self.write(move |c| lifecycle::record_attempt(c, &delivery, &attempt, verdict))
+            .await
+    }
+
+    async fn public_recordings(&self, organization_id: &str) -> Result<bool> {
+        let org = organization_id.to_owned();
+        self.read(move |c| lifecycle::public_recordings(c, &org))
+            .await
+    }
+
+    async fn set_public_recordings(&self, organization_id: &str, public: bool) -> Result<()> {
+        let org = organization_id.to_owned();
+        self.write(move |c| lifecycle::set_public_recordings(c, &org, public))
+            .await
     }
 
     async fn create_key(

@@ -118,6 +118,92 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (call_pk, turn)
     ) WITHOUT ROWID;
     "#,
+    // 4: the call lifecycle. Webhook endpoints and a durable outbox of deliveries (each
+    // attempt logged), calls waiting for their post-call report, transfer attempts, the
+    // per-agent analysis settings, and the organization's recording policy. Outbox and
+    // queue rows are written in the same transaction as the change that causes them, so a
+    // crash between the two cannot lose a webhook or a report.
+    r#"
+    ALTER TABLE organizations ADD COLUMN public_recordings INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE webhook_endpoints (
+        pk                          INTEGER PRIMARY KEY,
+        organization_id             TEXT NOT NULL,
+        id                          TEXT NOT NULL UNIQUE,
+        url                         TEXT NOT NULL,
+        events                      TEXT NOT NULL,
+        description                 TEXT,
+        enabled                     INTEGER NOT NULL,
+        secret                      TEXT NOT NULL,
+        previous_secret             TEXT,
+        previous_secret_expires_at  INTEGER,
+        created_at                  INTEGER NOT NULL,
+        updated_at                  INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_endpoints_by_org ON webhook_endpoints (organization_id, created_at);
+
+    -- One row per event and endpoint. `snapshot` is the canonical JSON of the call or
+    -- transfer as it was when the event happened; the dispatcher renders the body from it.
+    CREATE TABLE webhook_deliveries (
+        pk               INTEGER PRIMARY KEY,
+        id               TEXT NOT NULL UNIQUE,
+        event_id         TEXT NOT NULL,
+        organization_id  TEXT NOT NULL,
+        endpoint_pk      INTEGER NOT NULL REFERENCES webhook_endpoints (pk) ON DELETE CASCADE,
+        event            TEXT NOT NULL,
+        subject_id       TEXT NOT NULL,
+        snapshot         TEXT NOT NULL,
+        status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  INTEGER,
+        last_status_code INTEGER,
+        last_error       TEXT,
+        redelivery_of    TEXT,
+        superseded       INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL,
+        delivered_at     INTEGER
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+        WHERE status = 'pending';
+    CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_pk, pk);
+    CREATE INDEX webhook_deliveries_by_subject
+        ON webhook_deliveries (organization_id, subject_id, event);
+
+    CREATE TABLE webhook_attempts (
+        delivery_pk  INTEGER NOT NULL REFERENCES webhook_deliveries (pk) ON DELETE CASCADE,
+        number       INTEGER NOT NULL,
+        at           INTEGER NOT NULL,
+        status_code  INTEGER,
+        error        TEXT,
+        duration_ms  INTEGER NOT NULL,
+        PRIMARY KEY (delivery_pk, number)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE analysis_queue (
+        organization_id  TEXT NOT NULL,
+        call_id          TEXT NOT NULL,
+        queued_at        INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, call_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE transfers (
+        pk          INTEGER PRIMARY KEY,
+        call_pk     INTEGER NOT NULL REFERENCES calls (pk) ON DELETE CASCADE,
+        id          TEXT NOT NULL,
+        chain_id    TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        doc         TEXT NOT NULL,
+        UNIQUE (call_pk, id)
+    );
+
+    CREATE TABLE agent_settings (
+        organization_id  TEXT NOT NULL,
+        agent_id         TEXT NOT NULL,
+        doc              TEXT NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, agent_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the schema of `connection` up to date.

@@ -22,7 +22,11 @@ use std::collections::HashSet;
 // ---- calls ---------------------------------------------------------------------------------
 
 /// The primary key and stored form of a call, if it exists.
-fn find_call_row(connection: &Connection, org: &str, id: &str) -> Result<Option<(i64, String)>> {
+pub(super) fn find_call_row(
+    connection: &Connection,
+    org: &str,
+    id: &str,
+) -> Result<Option<(i64, String)>> {
     Ok(connection
         .prepare_cached("SELECT pk, doc FROM calls WHERE organization_id = ?1 AND id = ?2")?
         .query_row(params![org, id], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -30,7 +34,7 @@ fn find_call_row(connection: &Connection, org: &str, id: &str) -> Result<Option<
 }
 
 /// The `doc` column of every row `statement` selects for a call (`?1`), parsed.
-fn load_docs<T: serde::de::DeserializeOwned>(
+pub(super) fn load_docs<T: serde::de::DeserializeOwned>(
     connection: &Connection,
     statement: &str,
     call_pk: i64,
@@ -41,7 +45,7 @@ fn load_docs<T: serde::de::DeserializeOwned>(
 }
 
 /// The primary key and stored document (without its transcript) of a call that must exist.
-fn existing_call(connection: &Connection, org: &str, id: &str) -> Result<(i64, Call)> {
+pub(super) fn existing_call(connection: &Connection, org: &str, id: &str) -> Result<(i64, Call)> {
     let (pk, doc) = find_call_row(connection, org, id)?
         .ok_or_else(|| StoreError::NotFound(format!("call `{id}`")))?;
     Ok((pk, serde_json::from_str(&doc)?))
@@ -196,6 +200,7 @@ pub(super) fn write_call(
         (WriteMode::Update, None) => return Err(StoreError::NotFound(format!("call `{id}`"))),
         _ => {}
     }
+    let previous_status = existing_call.as_ref().map(|call| call.status);
     let mut call = build(existing_call)?;
     if call.id != id || call.organization_id != org {
         return Err(StoreError::Internal(
@@ -203,6 +208,7 @@ pub(super) fn write_call(
         ));
     }
     store_call(connection, existing_pk, &mut call)?;
+    super::lifecycle::on_call_written(connection, previous_status, &call)?;
     Ok(Written {
         call,
         created: existing_pk.is_none(),
@@ -230,6 +236,11 @@ pub(super) fn delete_call(connection: &Connection, org: &str, id: &str) -> Resul
         .execute(params![org, id])?;
     if deleted > 0 {
         record_change(connection, org, id, "delete")?;
+        connection
+            .prepare_cached(
+                "DELETE FROM analysis_queue WHERE organization_id = ?1 AND call_id = ?2",
+            )?
+            .execute(params![org, id])?;
     }
     Ok(deleted > 0)
 }
@@ -257,7 +268,7 @@ pub(super) fn append_transcript(
 
 /// Stores `call`'s document (whose copied columns did not change) with a new `updated_at`,
 /// logs the change, and returns it with its transcript.
-fn touch_call(
+pub(super) fn touch_call(
     connection: &Connection,
     org: &str,
     id: &str,

@@ -1,0 +1,183 @@
+//! Recordings over HTTP: upload, duration from the audio, signed and expiring links, byte
+//! ranges, public recordings, and deletion with the call.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Fixture;
+use serde_json::json;
+
+/// A PCM WAV file of `samples` 16-bit mono samples at `rate` Hz, each sample its index.
+fn wav(rate: u32, samples: u32) -> Vec<u8> {
+    let data = samples * 2;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&rate.to_le_bytes());
+    bytes.extend_from_slice(&(rate * 2).to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data.to_le_bytes());
+    for n in 0..samples {
+        bytes.extend_from_slice(&(n as u16).to_le_bytes());
+    }
+    bytes
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// GETs `url` with an optional Range: (status, Content-Range, body).
+fn fetch(url: &str, range: Option<&str>) -> (u16, Option<String>, Vec<u8>) {
+    let mut request = agent().get(url);
+    if let Some(range) = range {
+        request = request.header("Range", range);
+    }
+    let mut response = request.call().unwrap();
+    let content_range = response
+        .headers()
+        .get("content-range")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.body_mut().read_to_vec().unwrap();
+    (response.status().as_u16(), content_range, body)
+}
+
+fn upload(fixture: &Fixture, id: &str, channels: &str, bytes: &[u8]) -> (u16, serde_json::Value) {
+    let mut response = agent()
+        .put(&format!(
+            "{}/v1/calls/{id}/recording?channels={channels}",
+            fixture.server.base
+        ))
+        .header("Authorization", &format!("Bearer {}", fixture.key))
+        .send(bytes)
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_json().unwrap())
+}
+
+#[test]
+fn recordings_are_served_by_signed_links_with_ranges() {
+    let fixture = Fixture::with_args(&["--max-recording-bytes", "200000"]);
+    let client = fixture.client();
+    client.post("/v1/calls", &json!({"id": "rec-1", "status": "completed"}));
+    let audio = wav(8000, 20_000); // 2.5 s
+    let (status, stored) = upload(&fixture, "rec-1", "mono", &audio);
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["recording_duration_ms"], 2500);
+    assert_eq!(stored["content_type"], "audio/wav");
+    let (_, call) = client.get("/v1/calls/rec-1");
+    assert_eq!(call["recording_status"], "available");
+    assert_eq!(call["recording_duration_ms"], 2500);
+    assert_eq!(
+        call["recording_url"],
+        "/v1/calls/rec-1/recording?channels=mono"
+    );
+
+    let (status, link) = client.get("/v1/calls/rec-1/recording");
+    assert_eq!(status, 200, "{link}");
+    let url = link["url"].as_str().unwrap().to_owned();
+    assert!(url.contains("signature="), "{url}");
+    let (status, _, body) = fetch(&url, None);
+    assert_eq!((status, body.len()), (200, audio.len()));
+    assert_eq!(body, audio);
+    let (status, range, body) = fetch(&url, Some("bytes=44-53"));
+    assert_eq!(status, 206);
+    assert_eq!(
+        range.as_deref(),
+        Some(format!("bytes 44-53/{}", audio.len()).as_str())
+    );
+    assert_eq!(body, audio[44..54]);
+    let (status, _, body) = fetch(&url, Some("bytes=-4"));
+    assert_eq!((status, body.as_slice()), (206, &audio[audio.len() - 4..]));
+    let (status, range, _) = fetch(&url, Some(&format!("bytes={}-", audio.len())));
+    assert_eq!(
+        (status, range),
+        (416, Some(format!("bytes */{}", audio.len())))
+    );
+
+    // Tampered, expired, unsigned or for another call: refused.
+    let tampered = url.replace("signature=", "signature=00");
+    assert_eq!(fetch(&tampered, None).0, 403);
+    let expires: i64 = url
+        .split("expires=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let later = url.replace(
+        &format!("expires={expires}"),
+        &format!("expires={}", expires + 60),
+    );
+    assert_eq!(
+        fetch(&later, None).0,
+        403,
+        "a longer expiry needs a new signature"
+    );
+    let signature = url.split("signature=").nth(1).unwrap();
+    let base = url.split('?').next().unwrap();
+    let past = format!("{base}?expires=1000&signature={signature}");
+    assert_eq!(fetch(&past, None).0, 403);
+    assert_eq!(fetch(base, None).0, 403);
+    assert_eq!(fetch(&url.replace("rec-1", "rec-2"), None).0, 403);
+
+    // Public recordings: permanent unsigned links.
+    let (status, org) = client.patch("/v1/organization", &json!({"public_recordings": true}));
+    assert_eq!((status, &org["public_recordings"]), (200, &json!(true)));
+    let (_, link) = client.get("/v1/calls/rec-1/recording");
+    let public = link["url"].as_str().unwrap();
+    assert!(!public.contains('?'), "{public}");
+    assert_eq!(fetch(public, None).2, audio);
+
+    // Bad uploads change nothing; deleting the call deletes the file.
+    let (status, refused) = upload(&fixture, "rec-1", "mono", b"<html>not audio</html>");
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("INVALID_PARAMETER"))
+    );
+    let (status, refused) = upload(&fixture, "rec-1", "mono", &wav(8000, 120_000));
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE"))
+    );
+    let (status, _) = upload(&fixture, "nope", "mono", &audio);
+    assert_eq!(status, 404);
+    assert_eq!(
+        fetch(public, None).2,
+        audio,
+        "the stored recording is unchanged"
+    );
+    assert_eq!(client.delete("/v1/calls/rec-1").0, 204);
+    assert_eq!(fetch(public, None).0, 404);
+    let leftovers = walk(&fixture.data_dir().join("recordings"));
+    assert_eq!(
+        leftovers,
+        ["url-signing.key"],
+        "only the signing key remains"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    files
+}

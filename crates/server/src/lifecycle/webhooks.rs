@@ -1,0 +1,240 @@
+//! The webhook dispatcher: sends due deliveries from the store's outbox, signs them, and
+//! records each attempt with what follows (delivered, retry later, give up).
+//!
+//! **Signature.** `Callscope-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>]`, each `v1`
+//! the HMAC-SHA256 of `"<t>.<body>"` under one of the endpoint's valid secrets: the current
+//! one, and the previous one during a rotation's grace period, so a receiver holding either
+//! verifies. The timestamp lets receivers refuse replays.
+
+use super::{POLL_INTERVAL, nap};
+use crate::AppState;
+use crate::native::dto::{CallView, TransferView};
+use callscope_model::{Call, Timestamp, Transfer, WebhookEvent};
+use callscope_store::{AttemptVerdict, DeliveryAttempt, DueDelivery};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::time::{Duration, Instant};
+
+/// Deliveries sent per round.
+const BATCH: usize = 32;
+/// Most of a receiver's answer kept in the delivery log.
+const MAX_ERROR_LEN: usize = 300;
+
+/// How webhooks are sent and retried.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Attempts before a delivery is marked failed (the first one included).
+    pub max_attempts: u32,
+    /// Wait before the first retry; each later one doubles it, up to `retry_max`, with
+    /// ±20 % jitter so failed receivers are not hit by every sender at once.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Longest a receiver may take to answer.
+    pub timeout: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(3600),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// When to try again after attempt `number` (from 1) failed at `now`, or `None` when the
+    /// attempts are used up.
+    fn retry_at(&self, number: u32, now: Timestamp) -> Option<Timestamp> {
+        if number >= self.max_attempts {
+            return None;
+        }
+        let doubled = self
+            .retry_base
+            .saturating_mul(1 << (number - 1).min(20))
+            .min(self.retry_max);
+        // Jitter in [0.8, 1.2).
+        let jitter = 0.8 + 0.4 * (f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX));
+        let delay = doubled.as_secs_f64() * jitter * 1000.0;
+        Some(now.plus_millis(delay as i64))
+    }
+}
+
+/// The header value signing `body` at `timestamp` (unix seconds) with each of `secrets`.
+pub fn signature(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+            continue;
+        };
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        header.push_str(",v1=");
+        for byte in mac.finalize().into_bytes() {
+            header.push_str(&format!("{byte:02x}"));
+        }
+    }
+    header
+}
+
+/// The JSON body of a delivery: an envelope around the subject rendered as the native API
+/// renders it.
+fn body(due: &DueDelivery) -> Result<Vec<u8>, serde_json::Error> {
+    let delivery = &due.delivery;
+    let data = match delivery.event {
+        WebhookEvent::TransferUpdated => {
+            let transfer: Transfer = serde_json::from_str(&due.snapshot)?;
+            serde_json::to_value(TransferView::new(&transfer))?
+        }
+        _ => {
+            let call: Call = serde_json::from_str(&due.snapshot)?;
+            serde_json::to_value(CallView::new(&call))?
+        }
+    };
+    serde_json::to_vec(&serde_json::json!({
+        "id": delivery.event_id,
+        "type": delivery.event,
+        "created_at": delivery.created_at,
+        "organization_id": delivery.organization_id,
+        "delivery_id": delivery.id,
+        "attempt": delivery.attempts + 1,
+        "data": data,
+    }))
+}
+
+/// Sends due deliveries forever.
+pub(super) async fn run(state: AppState) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(state.config.webhooks.timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    loop {
+        let due = match state.store.due_deliveries(Timestamp::now(), BATCH).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the webhook outbox");
+                Vec::new()
+            }
+        };
+        let mut sends = tokio::task::JoinSet::new();
+        for delivery in due.iter().cloned() {
+            let agent = agent.clone();
+            sends.spawn_blocking(move || {
+                let attempt = send(&agent, &delivery);
+                (delivery, attempt)
+            });
+        }
+        while let Some(sent) = sends.join_next().await {
+            let Ok((delivery, attempt)) = sent else {
+                continue;
+            };
+            let verdict = match attempt.status_code {
+                Some(200..=299) => AttemptVerdict::Delivered,
+                _ => match state.config.webhooks.retry_at(attempt.number, attempt.at) {
+                    Some(at) => AttemptVerdict::RetryAt(at),
+                    None => AttemptVerdict::GiveUp,
+                },
+            };
+            if let Err(error) = state
+                .store
+                .record_attempt(&delivery.delivery.id, attempt, verdict)
+                .await
+            {
+                tracing::error!(%error, delivery = %delivery.delivery.id, "cannot record a webhook attempt");
+            }
+        }
+        if due.len() < BATCH {
+            let wait = match state.store.next_delivery_at().await {
+                Ok(Some(next)) => {
+                    let millis = next.as_millis() - Timestamp::now().as_millis();
+                    Duration::from_millis(u64::try_from(millis).unwrap_or(0)).min(POLL_INTERVAL)
+                }
+                _ => POLL_INTERVAL,
+            };
+            if !wait.is_zero() {
+                nap(&state.signals.deliveries, wait).await;
+            }
+        }
+    }
+}
+
+/// One attempt: POSTs the signed body and says how it went.
+fn send(agent: &ureq::Agent, due: &DueDelivery) -> DeliveryAttempt {
+    let now = Timestamp::now();
+    let number = due.delivery.attempts + 1;
+    let started = Instant::now();
+    let finish = |status_code: Option<u16>, error: Option<String>| DeliveryAttempt {
+        number,
+        at: now,
+        status_code,
+        error,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    let body = match body(due) {
+        Ok(body) => body,
+        Err(error) => return finish(None, Some(format!("cannot render the event: {error}"))),
+    };
+    let secrets = due.endpoint.signing_secrets(now);
+    let response = agent
+        .post(&due.endpoint.url)
+        .header("Content-Type", "application/json")
+        .header(
+            "User-Agent",
+            concat!("callscope/", env!("CARGO_PKG_VERSION")),
+        )
+        .header("Callscope-Event", due.delivery.event.as_str())
+        .header("Callscope-Delivery", &due.delivery.id)
+        .header(
+            "Callscope-Signature",
+            &signature(&secrets, now.as_millis() / 1000, &body),
+        )
+        .send(&body[..]);
+    match response {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let error = (!(200..300).contains(&status)).then(|| {
+                let text = response.body_mut().read_to_string().unwrap_or_default();
+                let mut text: String = text.chars().take(MAX_ERROR_LEN).collect();
+                if text.is_empty() {
+                    text = format!("HTTP {status}");
+                }
+                text
+            });
+            finish(Some(status), error)
+        }
+        Err(error) => finish(None, Some(error.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_double_within_jitter_and_stop_at_the_limit() {
+        let settings = WebhookSettings {
+            max_attempts: 4,
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(30),
+            timeout: Duration::from_secs(1),
+        };
+        let now = Timestamp::now();
+        let delay = |n| {
+            settings
+                .retry_at(n, now)
+                .map(|at| at.as_millis() - now.as_millis())
+        };
+        let first = delay(1).expect("retry");
+        assert!((8_000..12_000).contains(&first), "{first}");
+        let second = delay(2).expect("retry");
+        assert!((16_000..24_000).contains(&second), "{second}");
+        let capped = delay(3).expect("retry");
+        assert!((24_000..36_000).contains(&capped), "{capped}");
+        assert_eq!(delay(4), None);
+    }
+}

@@ -1,0 +1,514 @@
+//! Recordings (DESIGN §6): uploads streamed to the local disk, links signed with HMAC and an
+//! expiry, and the public file route that checks them and serves byte ranges.
+//!
+//! Files live at `<dir>/<hex org>/<hex call id>/<mono|dual>.<wav|mp3|ogg>`: ids may contain
+//! dots, so they are hex-encoded rather than trusted as path segments. A link is
+//! `/recordings/{org}/{id}/{channels}?expires=<unix s>&signature=<hex>`, the signature an
+//! HMAC-SHA256 of `"{org}/{id}/{channels}/{expires}"` under a key kept in the recordings
+//! folder; an organization with public recordings is served without one.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Caller, QueryParams};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use callscope_analysis::AudioFormat;
+use callscope_model::{Recording, RecordingStatus, Scope, Timestamp, ValidationError};
+use callscope_store::WriteMode;
+use hmac::{Hmac, Mac};
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use sha2::Sha256;
+use std::path::{Path as FsPath, PathBuf};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+/// Name of the link-signing key inside the recordings folder.
+const KEY_FILE: &str = "url-signing.key";
+/// Bytes read per chunk when serving a file.
+const CHUNK: usize = 64 * 1024;
+
+/// Where recordings live and how they are linked.
+#[derive(Clone)]
+pub struct RecordingSettings {
+    pub dir: PathBuf,
+    key: Vec<u8>,
+    /// Largest upload accepted.
+    pub max_bytes: u64,
+    /// How long a signed link works.
+    pub link_ttl: Duration,
+}
+
+impl std::fmt::Debug for RecordingSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingSettings")
+            .field("dir", &self.dir)
+            .field("max_bytes", &self.max_bytes)
+            .field("link_ttl", &self.link_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordingSettings {
+    /// Opens (creating) the recordings folder and its signing key, so links stay valid
+    /// across restarts.
+    pub fn open(dir: &FsPath, max_bytes: u64, link_ttl: Duration) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let key_path = dir.join(KEY_FILE);
+        let key = match std::fs::read(&key_path) {
+            Ok(key) if key.len() >= 32 => key,
+            _ => {
+                let mut key = vec![0u8; 32];
+                getrandom::fill(&mut key).map_err(std::io::Error::other)?;
+                write_private(&key_path, &key)?;
+                key
+            }
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            key,
+            max_bytes,
+            link_ttl,
+        })
+    }
+
+    fn call_dir(&self, org: &str, id: &str) -> PathBuf {
+        self.dir.join(hex(org.as_bytes())).join(hex(id.as_bytes()))
+    }
+
+    fn sign(&self, org: &str, id: &str, channels: Channels, expires: i64) -> String {
+        hex(&self.mac(org, id, channels, expires).finalize().into_bytes())
+    }
+
+    fn mac(&self, org: &str, id: &str, channels: Channels, expires: i64) -> Hmac<Sha256> {
+        // HMAC takes keys of any length.
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+        mac.update(format!("{org}/{id}/{}/{expires}", channels.as_str()).as_bytes());
+        mac
+    }
+
+    /// Whether `signature` (hex) signs this link; compared in constant time.
+    fn verify(
+        &self,
+        org: &str,
+        id: &str,
+        channels: Channels,
+        expires: i64,
+        signature: &str,
+    ) -> bool {
+        let Some(bytes) = unhex(signature) else {
+            return false;
+        };
+        self.mac(org, id, channels, expires)
+            .verify_slice(&bytes)
+            .is_ok()
+    }
+
+    /// Deletes a call's recordings; a missing folder is fine.
+    pub fn remove(&self, org: &str, id: &str) {
+        let dir = self.call_dir(org, id);
+        if let Err(error) = std::fs::remove_dir_all(&dir)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::error!(%error, dir = %dir.display(), "cannot delete a call's recordings");
+        }
+    }
+
+    /// The stored file of a channel, with its format.
+    fn find(&self, org: &str, id: &str, channels: Channels) -> Option<(PathBuf, AudioFormat)> {
+        let dir = self.call_dir(org, id);
+        [AudioFormat::Wav, AudioFormat::Mp3, AudioFormat::Ogg]
+            .into_iter()
+            .map(|format| {
+                let name = format!("{}.{}", channels.as_str(), format.extension());
+                (dir.join(name), format)
+            })
+            .find(|(path, _)| path.is_file())
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok())
+        .collect()
+}
+
+/// Which recording of a call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channels {
+    /// Both parties mixed.
+    #[default]
+    Mono,
+    /// Caller and agent on separate channels.
+    Dual,
+}
+
+impl Channels {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Mono => "mono",
+            Self::Dual => "dual",
+        }
+    }
+}
+
+/// `?channels=` of the native recording endpoints.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsParam {
+    #[serde(default)]
+    channels: Channels,
+}
+
+fn settings(state: &AppState) -> Result<&RecordingSettings, ApiError> {
+    state
+        .config
+        .recordings
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("this server keeps no recordings".into()))
+}
+
+/// Deletes a call and its recordings: what both surfaces' DELETE do.
+pub async fn delete_call(state: &AppState, org: &str, id: &str) -> Result<bool, ApiError> {
+    let deleted = state.store.delete_call(org, id).await?;
+    if deleted && let Some(recordings) = &state.config.recordings {
+        recordings.remove(org, id);
+    }
+    Ok(deleted)
+}
+
+/// `PUT /v1/calls/{id}/recording?channels=mono|dual`: the body is the audio (WAV, MP3 or
+/// OGG), streamed to disk; its format is read from its bytes and its duration from the
+/// audio. A second upload of a channel replaces the first.
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(param): QueryParams<ChannelsParam>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Write)?;
+    let recordings = settings(&state)?;
+    let org = caller.organization();
+    if state.store.get_call(org, &id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("call `{id}` not found")));
+    }
+    let channels = param.channels;
+    let dir = recordings.call_dir(org, &id);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::Internal(format!("recordings folder: {e}")))?;
+    let partial = dir.join(format!(
+        "{}.upload-{}",
+        channels.as_str(),
+        callscope_model::new_id()
+    ));
+    let received = receive(body, &partial, recordings.max_bytes).await;
+    let (size, head) = match received {
+        Ok(received) => received,
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(error);
+        }
+    };
+    let stored = store_upload(&state, org, &id, channels, &partial, size, &head).await;
+    if stored.is_err() {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    stored
+}
+
+/// Streams `body` into `path`, refusing more than `max_bytes`; returns the size and the
+/// first bytes.
+async fn receive(body: Body, path: &FsPath, max_bytes: u64) -> Result<(u64, Vec<u8>), ApiError> {
+    let io = |e: std::io::Error| ApiError::Internal(format!("writing a recording: {e}"));
+    let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+    let mut body = body;
+    let mut size = 0u64;
+    let mut head = Vec::with_capacity(16);
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| ApiError::InvalidParameter(format!("cannot read the upload: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        size += data.len() as u64;
+        if size > max_bytes {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the recording is larger than the {max_bytes} bytes this server accepts"
+            )));
+        }
+        if head.len() < 16 {
+            head.extend(data.iter().take(16 - head.len()));
+        }
+        file.write_all(&data).await.map_err(io)?;
+    }
+    file.sync_all().await.map_err(io)?;
+    Ok((size, head))
+}
+
+async fn store_upload(
+    state: &AppState,
+    org: &str,
+    id: &str,
+    channels: Channels,
+    partial: &FsPath,
+    size: u64,
+    head: &[u8],
+) -> Result<Response, ApiError> {
+    let recordings = settings(state)?;
+    let format = AudioFormat::sniff(head).ok_or_else(|| {
+        ApiError::InvalidParameter(
+            "body: not a WAV, MP3 or OGG recording (checked from its first bytes)".into(),
+        )
+    })?;
+    let path = partial.to_owned();
+    let duration =
+        tokio::task::spawn_blocking(move || callscope_analysis::audio::duration_ms(&path, format))
+            .await
+            .map_err(|e| ApiError::Internal(format!("reading a recording: {e}")))?
+            .map_err(|e| ApiError::InvalidParameter(format!("body: {e}")))?;
+    // One file per channel: an upload in another format replaces the old one.
+    if let Some((old, _)) = recordings.find(org, id, channels) {
+        let _ = tokio::fs::remove_file(old).await;
+    }
+    let dir = recordings.call_dir(org, id);
+    let target = dir.join(format!("{}.{}", channels.as_str(), format.extension()));
+    tokio::fs::rename(partial, &target)
+        .await
+        .map_err(|e| ApiError::Internal(format!("storing a recording: {e}")))?;
+    let resource = format!("/v1/calls/{id}/recording?channels={}", channels.as_str());
+    let builder: callscope_store::CallBuilder = Box::new(move |existing| {
+        let mut call =
+            existing.ok_or_else(|| ValidationError::new("id", "the call no longer exists"))?;
+        let recording = call.recording.get_or_insert_with(Recording::default);
+        recording.status = Some(RecordingStatus::Available);
+        match channels {
+            Channels::Mono => {
+                recording.mono = Some(resource);
+                recording.duration_ms = Some(duration);
+            }
+            Channels::Dual => {
+                recording.dual = Some(resource);
+                recording.duration_ms.get_or_insert(duration);
+            }
+        }
+        call.updated_at = Timestamp::now();
+        Ok(call)
+    });
+    if let Err(error) = state
+        .store
+        .write_call(org, id, WriteMode::Update, builder)
+        .await
+    {
+        // The call went away while the upload ran: so do its files.
+        recordings.remove(org, id);
+        return Err(error.into());
+    }
+    Ok(axum::Json(serde_json::json!({
+        "call_id": id,
+        "channels": channels.as_str(),
+        "recording_status": "available",
+        "recording_duration_ms": duration,
+        "content_type": format.content_type(),
+        "size_bytes": size,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/calls/{id}/recording?channels=`: `{"url"}`, signed and expiring unless the
+/// organization's recordings are public.
+pub async fn link(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    QueryParams(param): QueryParams<ChannelsParam>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let recordings = settings(&state)?;
+    let org = caller.organization();
+    if state.store.get_call(org, &id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("call `{id}` not found")));
+    }
+    let channels = param.channels;
+    if recordings.find(org, &id, channels).is_none() {
+        return Err(ApiError::NotFound(format!(
+            "call `{id}` has no {} recording",
+            channels.as_str()
+        )));
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let path = format!("http://{host}/recordings/{org}/{id}/{}", channels.as_str());
+    let answer = if state.store.public_recordings(org).await? {
+        serde_json::json!({"url": path, "expires_at": null})
+    } else {
+        let expires = Timestamp::now()
+            .plus_millis(i64::try_from(recordings.link_ttl.as_millis()).unwrap_or(i64::MAX / 2));
+        let seconds = expires.as_millis() / 1000;
+        let signature = recordings.sign(org, &id, channels, seconds);
+        serde_json::json!({
+            "url": format!("{path}?expires={seconds}&signature={signature}"),
+            "expires_at": Timestamp::from_millis(seconds * 1000),
+        })
+    };
+    Ok(axum::Json(answer).into_response())
+}
+
+/// Query string of a recording link.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkParams {
+    expires: Option<i64>,
+    signature: Option<String>,
+}
+
+/// `GET /recordings/{org}/{id}/{channels}`: the file, for whoever holds a valid link. No
+/// API key: the signature (or the organization's public setting) is the authorization.
+pub async fn serve_file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id, channels)): Path<(String, String, Channels)>,
+    QueryParams(link): QueryParams<LinkParams>,
+) -> Result<Response, ApiError> {
+    let recordings = settings(&state)?;
+    let refused = || ApiError::Forbidden("the recording link is invalid or has expired".into());
+    match (link.expires, link.signature.as_deref()) {
+        (Some(expires), Some(signature)) => {
+            let now = Timestamp::now().as_millis() / 1000;
+            if expires < now || !recordings.verify(&org, &id, channels, expires, signature) {
+                return Err(refused());
+            }
+        }
+        (None, None) if state.store.public_recordings(&org).await? => {}
+        _ => return Err(refused()),
+    }
+    let (path, format) = recordings
+        .find(&org, &id, channels)
+        .ok_or_else(|| ApiError::NotFound("no such recording".into()))?;
+    let io = |e: std::io::Error| ApiError::Internal(format!("reading a recording: {e}"));
+    let mut file = tokio::fs::File::open(&path).await.map_err(io)?;
+    let size = file.metadata().await.map_err(io)?.len();
+    let range = match headers.get(header::RANGE).and_then(|r| r.to_str().ok()) {
+        None => None,
+        Some(text) => match byte_range(text, size) {
+            Some(range) => Some(range),
+            None => {
+                return Ok((
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+                )
+                    .into_response());
+            }
+        },
+    };
+    let (start, end) = range.unwrap_or((0, size.saturating_sub(1)));
+    let length = if size == 0 { 0 } else { end - start + 1 };
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(io)?;
+    let stream = futures_util::stream::unfold((file, length), |(mut file, left)| async move {
+        if left == 0 {
+            return None;
+        }
+        let mut buffer = vec![0u8; CHUNK.min(usize::try_from(left).unwrap_or(CHUNK))];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(read) => {
+                buffer.truncate(read);
+                Some((Ok::<_, std::io::Error>(buffer), (file, left - read as u64)))
+            }
+            Err(error) => Some((Err(error), (file, 0))),
+        }
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if range.is_some() {
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    Ok(response)
+}
+
+/// The inclusive byte range a `Range` header asks of a `size`-byte file: `bytes=a-b`,
+/// `bytes=a-` or `bytes=-n` (the last n). `None` when it cannot be satisfied; several ranges
+/// are not supported and count as unsatisfiable.
+fn byte_range(header: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || size == 0 {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let (start, end) = match (first.trim(), last.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            if n == 0 {
+                return None;
+            }
+            (size.saturating_sub(n), size - 1)
+        }
+        (start, "") => (start.parse().ok()?, size - 1),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(size - 1)),
+    };
+    (start <= end && start < size).then_some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(byte_range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=990-2000", 1000), Some((990, 999)));
+        assert_eq!(byte_range("bytes=-5000", 1000), Some((0, 999)));
+        assert_eq!(byte_range("bytes=1000-", 1000), None);
+        assert_eq!(byte_range("bytes=5-1", 1000), None);
+        assert_eq!(byte_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(byte_range("items=0-1", 1000), None);
+    }
+}

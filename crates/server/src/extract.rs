@@ -23,14 +23,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| body_rejection(&rejection))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::InvalidParameter(
-                "request body is empty; expected JSON".into(),
-            ));
-        }
+        let bytes = read_body(request, state).await?.ok_or_else(|| {
+            ApiError::InvalidParameter("request body is empty; expected JSON".into())
+        })?;
         parse_json(&bytes).map(Self)
     }
 }
@@ -44,34 +39,37 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| body_rejection(&rejection))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(T::default()));
+        match read_body(request, state).await? {
+            Some(bytes) => parse_json(&bytes).map(Self),
+            None => Ok(Self(T::default())),
         }
-        parse_json(&bytes).map(Self)
     }
+}
+
+/// The request body, or `None` when it is empty or only whitespace.
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Option<Bytes>, ApiError> {
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| body_rejection(&rejection))?;
+    Ok((!bytes.iter().all(u8::is_ascii_whitespace)).then_some(bytes))
 }
 
 /// Deserializes a JSON body, naming the offending field in the error.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    {
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.is_syntax() || inner.is_eof() || path == "." {
-                ApiError::InvalidParameter(format!("malformed JSON body: {inner}"))
-            } else {
-                ApiError::InvalidParameter(format!("{path}: {inner}"))
-            }
-        })?;
-        deserializer
-            .end()
-            .map_err(|error| ApiError::InvalidParameter(format!("malformed JSON body: {error}")))?;
-        Ok(value)
-    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() || path == "." {
+            ApiError::InvalidParameter(format!("malformed JSON body: {inner}"))
+        } else {
+            ApiError::InvalidParameter(format!("{path}: {inner}"))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| ApiError::InvalidParameter(format!("malformed JSON body: {error}")))?;
+    Ok(value)
 }
 
 fn body_rejection(rejection: &BytesRejection) -> ApiError {

@@ -9,6 +9,7 @@ mod lifecycle;
 mod native;
 mod params;
 mod recordings;
+mod signing;
 
 pub use error::ApiError;
 pub use lifecycle::{Signals, WebhookSettings, spawn_workers};

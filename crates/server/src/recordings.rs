@@ -10,6 +10,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Caller, QueryParams};
+use crate::signing::{hex, hmac_sha256, unhex};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -83,9 +84,7 @@ impl RecordingSettings {
     }
 
     fn mac(&self, org: &str, id: &str, channels: Channels, expires: i64) -> Hmac<Sha256> {
-        // HMAC takes keys of any length.
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+        let mut mac = hmac_sha256(&self.key);
         mac.update(format!("{org}/{id}/{}/{expires}", channels.as_str()).as_bytes());
         mac
     }
@@ -147,20 +146,6 @@ fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok())
-        .collect()
 }
 
 /// Which recording of a call.

@@ -4,6 +4,7 @@
 use super::{POLL_INTERVAL, nap};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::native::dto::AgentSettingsBody;
 use callscope_analysis::Extractor;
 use callscope_model::Call;
 
@@ -22,11 +23,8 @@ async fn agent_extractors(state: &AppState, call: &Call) -> Result<Vec<Extractor
     else {
         return Ok(Vec::new());
     };
-    let extractors = settings
-        .get("extractors")
-        .cloned()
-        .unwrap_or(serde_json::Value::Array(Vec::new()));
-    serde_json::from_value(extractors)
+    serde_json::from_value::<AgentSettingsBody>(settings)
+        .map(|settings| settings.extractors)
         .map_err(|e| ApiError::Internal(format!("stored settings of agent `{agent}`: {e}")))
 }
 

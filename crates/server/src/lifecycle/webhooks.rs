@@ -9,10 +9,10 @@
 use super::{POLL_INTERVAL, nap};
 use crate::AppState;
 use crate::native::dto::{CallView, TransferView};
+use crate::signing::{hex, hmac_sha256};
 use callscope_model::{Call, Timestamp, Transfer, WebhookEvent};
 use callscope_store::{AttemptVerdict, DeliveryAttempt, DueDelivery};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 use std::time::{Duration, Instant};
 
 /// Deliveries sent per round.
@@ -66,17 +66,12 @@ impl WebhookSettings {
 pub fn signature(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
     let mut header = format!("t={timestamp}");
     for secret in secrets {
-        // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-            continue;
-        };
+        let mut mac = hmac_sha256(secret.as_bytes());
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");
         mac.update(body);
         header.push_str(",v1=");
-        for byte in mac.finalize().into_bytes() {
-            header.push_str(&format!("{byte:02x}"));
-        }
+        header.push_str(&hex(&mac.finalize().into_bytes()));
     }
     header
 }

@@ -4,7 +4,7 @@
 //! Whatever a change makes due (a delivery, a report) is written by the same function, in
 //! the same savepoint, as the change itself.
 
-use super::sql::{existing_call, find_call_row, load_docs, touch_call};
+use super::sql::{existing_call, find_call_row, limit_param, load_docs, touch_call};
 use crate::keys::random_hex;
 use crate::{
     AttemptVerdict, Delivery, DeliveryAttempt, DueDelivery, Result, StoreError, WebhookEndpoint,
@@ -829,8 +829,4 @@ fn refresh_post_call_status(connection: &Connection, org: &str, call_id: &str) -
     };
     touch_call(connection, org, call_id, pk, call)?;
     Ok(())
-}
-
-fn limit_param(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
 }

@@ -33,6 +33,11 @@ pub(super) fn find_call_row(
         .optional()?)
 }
 
+/// A row count as SQLite takes it (`LIMIT`), saturating.
+pub(super) fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
 /// The `doc` column of every row `statement` selects for a call (`?1`), parsed.
 pub(super) fn load_docs<T: serde::de::DeserializeOwned>(
     connection: &Connection,
@@ -696,8 +701,7 @@ pub(super) fn changes_after(
     let mut statement = connection.prepare_cached(
         "SELECT seq, organization_id, call_id, op FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = statement.query_map(params![after, limit], |row| {
+    let rows = statement.query_map(params![after, limit_param(limit)], |row| {
         Ok(Change {
             sequence: row.get(0)?,
             organization_id: row.get(1)?,

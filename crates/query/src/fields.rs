@@ -32,6 +32,12 @@ impl FieldKind {
     pub fn sortable(self) -> bool {
         !matches!(self, Self::Text)
     }
+
+    /// Whether every value is a number (dates are epoch milliseconds): such fields are only
+    /// ever compared by range, sorted and aggregated, never looked up as terms.
+    pub fn numeric(self) -> bool {
+        matches!(self, Self::Long | Self::Double | Self::Date)
+    }
 }
 
 /// A field resolved to the index: its path there and its kind.
@@ -434,18 +440,20 @@ const INSIGHTS_SORT_NAMES: &[(&str, &str)] = &[("agent_information", "agent.name
 
 /// The index field a canonical name denotes.
 fn canonical(name: &str) -> Option<IndexField> {
-    if let Some(spec) = CATALOGUE.iter().find(|spec| spec.path == name) {
-        return Some(IndexField {
-            path: spec.path.to_owned(),
-            kind: spec.kind,
-        });
+    kind_of(name).map(|kind| IndexField {
+        path: name.to_owned(),
+        kind,
+    })
+}
+
+/// The kind of the field at index path `path`, when the catalogue has one there.
+pub fn kind_of(path: &str) -> Option<FieldKind> {
+    if let Some(spec) = CATALOGUE.iter().find(|spec| spec.path == path) {
+        return Some(spec.kind);
     }
     DYNAMIC_PREFIXES.iter().find_map(|(prefix, kind, _)| {
-        let rest = name.strip_prefix(prefix)?;
-        (!rest.is_empty()).then(|| IndexField {
-            path: name.to_owned(),
-            kind: *kind,
-        })
+        let rest = path.strip_prefix(prefix)?;
+        (!rest.is_empty()).then_some(*kind)
     })
 }
 

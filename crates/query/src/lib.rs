@@ -17,7 +17,9 @@ pub use ast::{
     RangeBounds, RangeBucket, Scalar, SearchAfter, SearchRequest, SortKey, TotalRelation,
     TrackTotalHits,
 };
-pub use fields::{FieldInfo, FieldKind, IndexField, Surface, catalogue, resolve, resolve_sort};
+pub use fields::{
+    FieldInfo, FieldKind, IndexField, Surface, catalogue, kind_of, resolve, resolve_sort,
+};
 pub use parse::parse_query;
 pub use project::{parse_fields, project};
 pub use sort::{parse_sort_json, parse_sort_list};

@@ -7,7 +7,7 @@
 //! (found by a first pass), answered in `date_histogram`'s shape.
 
 use callscope_model::Timestamp;
-use callscope_query::{Aggregation, AggregationKind, Aggregations, DateInterval};
+use callscope_query::{Aggregation, AggregationKind, Aggregations, DateInterval, IndexField};
 use chrono::{Datelike, TimeZone, Utc};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -15,12 +15,10 @@ use std::collections::BTreeMap;
 /// The smallest and largest value of each date field bucketed by calendar months.
 pub(crate) type MonthBounds = BTreeMap<String, (i64, i64)>;
 
-fn column(path: &str) -> String {
-    format!("kw.{path}")
-}
+use super::document::column;
 
 /// Date fields that need a first pass for month bucketing.
-pub(crate) fn month_fields(aggs: &Aggregations) -> Vec<String> {
+pub(crate) fn month_fields(aggs: &Aggregations) -> Vec<IndexField> {
     let mut fields = Vec::new();
     for aggregation in aggs.values() {
         if let AggregationKind::DateHistogram {
@@ -29,17 +27,17 @@ pub(crate) fn month_fields(aggs: &Aggregations) -> Vec<String> {
             ..
         } = &aggregation.kind
         {
-            fields.push(field.path.clone());
+            fields.push(field.clone());
         }
         fields.extend(month_fields(&aggregation.aggs));
     }
-    fields.sort();
-    fields.dedup();
+    fields.sort_by(|a, b| a.path.cmp(&b.path));
+    fields.dedup_by(|a, b| a.path == b.path);
     fields
 }
 
 /// The first pass: min and max of each month-bucketed field.
-pub(crate) fn bounds_request(fields: &[String]) -> Value {
+pub(crate) fn bounds_request(fields: &[IndexField]) -> Value {
     let mut request = Map::new();
     for (at, field) in fields.iter().enumerate() {
         request.insert(format!("min{at}"), json!({"min": {"field": column(field)}}));
@@ -50,14 +48,14 @@ pub(crate) fn bounds_request(fields: &[String]) -> Value {
 
 /// Reads the first pass's answer.
 #[allow(clippy::cast_possible_truncation)] // epoch milliseconds fit i64 with room to spare
-pub(crate) fn bounds_from(fields: &[String], answer: &Value) -> MonthBounds {
+pub(crate) fn bounds_from(fields: &[IndexField], answer: &Value) -> MonthBounds {
     fields
         .iter()
         .enumerate()
         .filter_map(|(at, field)| {
             let min = answer[format!("min{at}")]["value"].as_f64()?;
             let max = answer[format!("max{at}")]["value"].as_f64()?;
-            Some((field.clone(), (min as i64, max as i64)))
+            Some((field.path.clone(), (min as i64, max as i64)))
         })
         .collect()
 }
@@ -130,14 +128,14 @@ pub(crate) fn to_request(aggs: &Aggregations, bounds: &MonthBounds) -> Value {
 fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
     let body = match &aggregation.kind {
         AggregationKind::Terms { field, size } => {
-            json!({"terms": {"field": column(&field.path), "size": size}})
+            json!({"terms": {"field": column(field), "size": size}})
         }
         AggregationKind::Histogram {
             field,
             interval,
             min_doc_count,
         } => json!({"histogram": {
-            "field": column(&field.path), "interval": interval, "min_doc_count": min_doc_count,
+            "field": column(field), "interval": interval, "min_doc_count": min_doc_count,
         }}),
         AggregationKind::DateHistogram {
             field,
@@ -145,7 +143,7 @@ fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
             min_doc_count,
         } => {
             json!({"histogram": {
-                "field": column(&field.path), "interval": *millis as f64, "min_doc_count": min_doc_count,
+                "field": column(field), "interval": *millis as f64, "min_doc_count": min_doc_count,
             }})
         }
         AggregationKind::DateHistogram {
@@ -162,7 +160,7 @@ fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
                 // (times are never negative) and is dropped from the answer.
                 ranges.push(json!({"to": -1.0}));
             }
-            json!({"range": {"field": column(&field.path), "ranges": ranges}})
+            json!({"range": {"field": column(field), "ranges": ranges}})
         }
         AggregationKind::Range { field, ranges } => {
             let ranges: Vec<Value> = ranges
@@ -181,21 +179,21 @@ fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
                     Value::Object(range)
                 })
                 .collect();
-            json!({"range": {"field": column(&field.path), "ranges": ranges}})
+            json!({"range": {"field": column(field), "ranges": ranges}})
         }
-        AggregationKind::Avg { field } => json!({"avg": {"field": column(&field.path)}}),
-        AggregationKind::Sum { field } => json!({"sum": {"field": column(&field.path)}}),
-        AggregationKind::Min { field } => json!({"min": {"field": column(&field.path)}}),
-        AggregationKind::Max { field } => json!({"max": {"field": column(&field.path)}}),
-        AggregationKind::Stats { field } => json!({"stats": {"field": column(&field.path)}}),
+        AggregationKind::Avg { field } => json!({"avg": {"field": column(field)}}),
+        AggregationKind::Sum { field } => json!({"sum": {"field": column(field)}}),
+        AggregationKind::Min { field } => json!({"min": {"field": column(field)}}),
+        AggregationKind::Max { field } => json!({"max": {"field": column(field)}}),
+        AggregationKind::Stats { field } => json!({"stats": {"field": column(field)}}),
         AggregationKind::ValueCount { field } => {
-            json!({"value_count": {"field": column(&field.path)}})
+            json!({"value_count": {"field": column(field)}})
         }
         AggregationKind::Cardinality { field } => {
-            json!({"cardinality": {"field": column(&field.path)}})
+            json!({"cardinality": {"field": column(field)}})
         }
         AggregationKind::Percentiles { field, percents } => {
-            json!({"percentiles": {"field": column(&field.path), "percents": percents}})
+            json!({"percentiles": {"field": column(field), "percents": percents}})
         }
     };
     let mut body = body;

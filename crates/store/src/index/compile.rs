@@ -1,9 +1,10 @@
 //! Compiles the query AST into tantivy queries over the index document of `document.rs`.
 //!
-//! Exact clauses go to the `kw` object. Numbers and dates are compared through `[v, v]`
-//! ranges on the fast columns, because JSON numbers keep their own type in the inverted
-//! index (an i64 term misses a u64 or f64 one) while ranges coerce. Text clauses are analysed
-//! with the same tokenizer the text fields were indexed with.
+//! Exact clauses go to the `kw` object, number and date clauses to the `num` object
+//! (`document::object_of`). Numbers are compared through `[v, v]` ranges on the fast columns,
+//! because JSON numbers keep their own type in the inverted index (an i64 term misses a u64
+//! or f64 one) while ranges coerce, and `num` has fast columns only. Text clauses are
+//! analysed with the same tokenizer the text fields were indexed with.
 
 use super::Fields;
 use super::document::{self, PRESENT};
@@ -213,7 +214,8 @@ impl Compiler {
 
     /// A numeric or date bound as a term on the fast column.
     fn number_term(&self, field: &IndexField, value: &Scalar) -> Result<Term> {
-        let mut term = self.kw_term(&field.path);
+        let mut term =
+            Term::from_field_json_path(self.fields.object(field.kind), &field.path, false);
         match value {
             Scalar::I64(number) => term.append_type_and_fast_value(*number),
             Scalar::F64(number) => term.append_type_and_fast_value(*number),
@@ -438,7 +440,7 @@ impl Compiler {
             let present = self.str_term(PRESENT, &field.path);
             return Box::new(TermQuery::new(present, IndexRecordOption::Basic));
         }
-        Box::new(ExistsQuery::new(format!("kw.{}", field.path), true))
+        Box::new(ExistsQuery::new(document::column(field), true))
     }
 
     /// Every keyword from `prefix` up to, not including, the next string that does not start

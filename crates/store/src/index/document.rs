@@ -1,14 +1,37 @@
 //! The index document of a call: the shape the query crate's field catalogue names.
 //!
-//! Two parts are fed from the same call (see `../shared/notes/tantivy-and-sqlite.md`): the
-//! `kw` JSON object with every exact value (raw tokenizer, fast: `term`, `range`, sort,
-//! aggregations) and one analysed text field per path of `TEXT_FIELDS` (`match`,
-//! `match_phrase`). Long free text stays out of `kw`. Times are epoch milliseconds, so
-//! ranges, sorts and histograms are plain integer work and tantivy's JSON date detection
-//! (RFC 3339 with an offset only) never matters.
+//! Three parts are fed from the same call (see `../shared/notes/tantivy-and-sqlite.md`): the
+//! `kw` JSON object with every exact value (raw tokenizer, inverted and fast: `term`,
+//! `prefix`, sort, aggregations), the `num` JSON object with the values of number and date
+//! fields (fast only: `range`, sort, aggregations), and one analysed text field per path of
+//! `TEXT_FIELDS` (`match`, `match_phrase`). Long free text stays out of `kw`. Times are epoch
+//! milliseconds, so ranges, sorts and histograms are plain integer work and tantivy's JSON
+//! date detection (RFC 3339 with an offset only) never matters.
+//!
+//! Numbers have their own object because they are never looked up as terms (JSON numbers
+//! keep their type in the inverted index, so exact numbers are compared as `[v, v]` ranges
+//! on the fast columns) and most are unique per call (times, durations, latencies): in the
+//! inverted index they only cost term-dictionary work at every flush and merge.
 
 use callscope_model::{Call, Role, Timestamp};
+use callscope_query::{FieldKind, IndexField};
 use serde_json::{Map, Value, json};
+
+/// The JSON field of exact values.
+pub(crate) const KW: &str = "kw";
+/// The JSON field of number and date values (fast columns only).
+pub(crate) const NUM: &str = "num";
+
+/// The object holding the values of fields of `kind`: user-defined fields may hold text or
+/// numbers in the same path, so they stay whole in `kw`.
+pub(crate) fn object_of(kind: FieldKind) -> &'static str {
+    if kind.numeric() { NUM } else { KW }
+}
+
+/// The fast column of `field`, as tantivy's aggregations and sorts name it.
+pub(crate) fn column(field: &IndexField) -> String {
+    format!("{}.{}", object_of(field.kind), field.path)
+}
 
 /// The analysed text fields, named by their catalogue paths. Each is its own tantivy text
 /// field rather than a path of one JSON object: tantivy keeps no field norms for JSON fields,
@@ -58,6 +81,8 @@ fn role_field(role: Role) -> &'static str {
 pub(crate) struct IndexDocument<'a> {
     /// The `kw` object.
     pub kw: Map<String, Value>,
+    /// The `num` object.
+    pub num: Map<String, Value>,
     /// Analysed text as `(field of TEXT_FIELDS, one value)`, in order.
     pub texts: Vec<(&'static str, &'a str)>,
 }
@@ -144,7 +169,7 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
         texts.push((SUMMARY_FIELD, summary));
         present.push(Value::String(SUMMARY_FIELD.into()));
     }
-    let kw = match kw {
+    let mut kw = match kw {
         Value::Object(mut fields) => {
             fields.insert(PRESENT.into(), Value::Array(present));
             strip_nulls(&mut fields);
@@ -152,7 +177,62 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
         }
         _ => Map::new(),
     };
-    IndexDocument { kw, texts }
+    let num = take_numbers(&mut kw, &mut String::new());
+    IndexDocument { kw, num, texts }
+}
+
+/// Moves the numbers of `fields` (at `path`) out into an object of the same shape, except
+/// those of paths the catalogue calls keyword, boolean or user-defined; objects and arrays
+/// left empty go too.
+fn take_numbers(fields: &mut Map<String, Value>, path: &mut String) -> Map<String, Value> {
+    let mut numbers = Map::new();
+    fields.retain(|name, value| {
+        let parent = path.len();
+        if parent > 0 {
+            path.push('.');
+        }
+        path.push_str(name);
+        let taken = take_numbers_of(value, path);
+        path.truncate(parent);
+        if let Some(taken) = taken {
+            numbers.insert(name.clone(), taken);
+        }
+        !is_empty(value)
+    });
+    numbers
+}
+
+/// The numbers of `value` (at `path`), taken out of it.
+fn take_numbers_of(value: &mut Value, path: &mut String) -> Option<Value> {
+    match value {
+        Value::Number(_) => {
+            let numeric = callscope_query::kind_of(path).is_none_or(FieldKind::numeric);
+            numeric.then(|| value.take())
+        }
+        Value::Object(fields) => {
+            let taken = take_numbers(fields, path);
+            (!taken.is_empty()).then_some(Value::Object(taken))
+        }
+        Value::Array(items) => {
+            let taken: Vec<Value> = items
+                .iter_mut()
+                .filter_map(|item| take_numbers_of(item, path))
+                .collect();
+            items.retain(|item| !is_empty(item));
+            (!taken.is_empty()).then_some(Value::Array(taken))
+        }
+        _ => None,
+    }
+}
+
+/// A value that indexes nothing: taken, or an empty object or array.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(fields) => fields.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
 }
 
 fn distinct(values: impl Iterator<Item = Option<String>>) -> Vec<String> {
@@ -206,14 +286,14 @@ mod tests {
             &context,
         );
         let Ok(call) = call else { panic!("{call:?}") };
-        let IndexDocument { kw, texts } = build(&call);
+        let IndexDocument { kw, num, texts } = build(&call);
         assert_eq!(kw["session_status"], "ended");
-        assert_eq!(kw["created_at"], 1_700_000_000_000_i64);
-        assert_eq!(
-            kw["tags_list"],
-            json!([{"tag": "t", "category": "k", "count": 2}])
-        );
-        assert_eq!(kw["tag_counts"], json!({"t": 2}));
+        assert_eq!(num["created_at"], 1_700_000_000_000_i64);
+        assert!(!kw.contains_key("created_at"), "numbers are in `num` only");
+        assert_eq!(kw["tags_list"], json!([{"tag": "t", "category": "k"}]));
+        assert_eq!(num["tags_list"], json!([{"count": 2}]));
+        assert_eq!(num["tag_counts"], json!({"t": 2}));
+        assert!(!kw.contains_key("tag_counts"), "objects left empty go");
         assert_eq!(kw["transcript"]["role"], json!(["user", "agent"]));
         assert!(!kw.contains_key("started_at"), "nulls are left out");
         assert_eq!(
@@ -237,5 +317,34 @@ mod tests {
                 "analysis.summary"
             ])
         );
+    }
+
+    #[test]
+    fn numbers_of_user_defined_fields_stay_beside_their_text() {
+        let context = WriteContext {
+            organization_id: "o",
+            path_id: None,
+            now: Timestamp::from_millis(1_700_000_000_000).unwrap_or_else(Timestamp::now),
+            existing_created_at: None,
+        };
+        let call = call_from_json(
+            json!({"id": "c", "status": "completed", "agent": {"id": "a"},
+                "metadata": {"crm": 42, "tier": "gold"}, "duration_ms": 9000,
+                "flow": {"path": [{"type": "webhook", "execution_time": 120,
+                    "context": {"execution_parameters": [{"name": "n", "value": 7}]}}]}}),
+            &context,
+        );
+        let Ok(call) = call else { panic!("{call:?}") };
+        let IndexDocument { kw, num, .. } = build(&call);
+        assert_eq!(kw["metadata"], json!({"crm": 42, "tier": "gold"}));
+        assert!(!num.contains_key("metadata"));
+        assert_eq!(num["duration_ms"], 9000);
+        assert_eq!(num["flow"]["path"], json!([{"execution_time": 120}]));
+        assert_eq!(kw["flow"]["path"][0]["type"], "webhook");
+        assert_eq!(
+            kw["flow"]["path"][0]["context"]["execution_parameters"][0]["value"],
+            7
+        );
+        assert!(kw["flow"]["path"][0].get("execution_time").is_none());
     }
 }

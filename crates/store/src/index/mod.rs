@@ -66,11 +66,21 @@ struct Fields {
     key: Field,
     organization: Field,
     kw: Field,
+    num: Field,
     /// One per name of `document::TEXT_FIELDS`, in its order.
     texts: [Field; document::TEXT_FIELDS.len()],
 }
 
 impl Fields {
+    /// The JSON field holding values of fields of `kind` (`document::object_of`).
+    fn object(&self, kind: FieldKind) -> Field {
+        if document::object_of(kind) == document::NUM {
+            self.num
+        } else {
+            self.kw
+        }
+    }
+
     /// The analysed field named `name` in `document::TEXT_FIELDS`.
     fn text(&self, name: &str) -> Option<Field> {
         let at = document::TEXT_FIELDS
@@ -111,11 +121,12 @@ fn schema() -> (Schema, Fields) {
         TextOptions::default().set_indexing_options(raw.clone()),
     );
     let kw = builder.add_json_field(
-        "kw",
+        document::KW,
         JsonObjectOptions::default()
             .set_indexing_options(raw)
             .set_fast("raw"),
     );
+    let num = builder.add_json_field(document::NUM, JsonObjectOptions::default().set_fast("raw"));
     let analysed = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer("default")
@@ -130,6 +141,7 @@ fn schema() -> (Schema, Fields) {
             key,
             organization,
             kw,
+            num,
             texts,
         },
     )
@@ -218,6 +230,10 @@ impl SearchIndex {
                 self.fields.kw,
                 built.kw.into_iter().map(|(k, v)| (k, v.into())).collect(),
             );
+            doc.add_object(
+                self.fields.num,
+                built.num.into_iter().map(|(k, v)| (k, v.into())).collect(),
+            );
             for (path, text) in built.texts {
                 let field = self.fields.text(path).ok_or_else(|| {
                     StoreError::Internal(format!("no index field for the text path `{path}`"))
@@ -286,7 +302,7 @@ impl SearchIndex {
                 .sort
                 .iter()
                 .map(|key| SortBy::Column {
-                    name: format!("kw.{}", key.field.path),
+                    name: document::column(&key.field),
                     values: match key.field.kind {
                         FieldKind::Keyword => ColumnValues::Text,
                         FieldKind::Dynamic => ColumnValues::Either,

@@ -232,3 +232,38 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The steps of the plan SQLite picks for `sql`, bound to `values`, on a migrated
+    /// connection configured as the store's are.
+    fn plan(sql: &str, values: &[&str]) -> Vec<String> {
+        let mut connection = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        super::super::configure(&connection).unwrap_or_else(|e| panic!("{e}"));
+        migrate(&mut connection).unwrap_or_else(|e| panic!("{e}"));
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        statement
+            .query_map(rusqlite::params_from_iter(values), |row| {
+                row.get::<_, String>(3)
+            })
+            .and_then(Iterator::collect)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_agent_and_status_list_uses_the_agent_index() {
+        let sql = "SELECT id FROM calls WHERE organization_id = ? AND agent_id = ? \
+                   AND status = ? ORDER BY created_at DESC, id DESC LIMIT 50";
+        for values in [["o", "a", "completed"], ["tenant", "agent_x", "failed"]] {
+            let steps = plan(sql, &values);
+            assert!(
+                steps.iter().any(|step| step.contains("calls_by_agent")),
+                "{values:?}: {steps:?}"
+            );
+        }
+    }
+}

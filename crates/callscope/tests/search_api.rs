@@ -1247,13 +1247,20 @@ fn date_histograms_inside_terms_cover_each_buckets_own_span() {
 fn index_position(data: &std::path::Path) -> String {
     let meta = std::fs::read_to_string(data.join("index/meta.json")).unwrap_or_default();
     let meta: Value = serde_json::from_str(&meta).unwrap_or(Value::Null);
-    meta["payload"].as_str().unwrap_or("none").to_owned()
+    let payload = meta["payload"].as_str().unwrap_or("none");
+    // `<format>:<sequence>`; the format mark is the store's business.
+    payload
+        .rsplit_once(':')
+        .map_or(payload, |(_, sequence)| sequence)
+        .to_owned()
 }
 
 /// Rewrites the index's recorded position, as if its later commits had been lost.
 fn set_index_position(data: &std::path::Path, position: &str) {
     let path = data.join("index/meta.json");
     let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    meta["payload"] = json!(position);
+    let payload = meta["payload"].as_str().unwrap().to_owned();
+    let (format, _) = payload.rsplit_once(':').unwrap();
+    meta["payload"] = json!(format!("{format}:{position}"));
     std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
 }

@@ -3249,6 +3249,43 @@ async fn embedded_rebuilds_an_index_built_by_another_version() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_rebuilds_an_index_of_another_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let corpus = load(&store).await;
+    store.refresh().await.unwrap();
+    drop(store);
+    // The same schema, committed by a build that wrote FST term dictionaries: its commits
+    // carry the bare change-log sequence.
+    let meta_path = dir.path().join(INDEX_DIR).join("meta.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let payload = meta["payload"].as_str().unwrap().to_owned();
+    let (format, sequence) = payload.split_once(':').unwrap();
+    assert!(sequence.parse::<i64>().unwrap() > 0, "{payload}");
+    meta["payload"] = Value::from(sequence);
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+
+    let read_only = EmbeddedStore::open_with(
+        dir.path(),
+        StoreOptions {
+            index: IndexMode::Read,
+            ..StoreOptions::default()
+        },
+    );
+    let Err(error) = read_only else {
+        panic!("a read-only store opened an index of another format")
+    };
+    assert!(error.to_string().contains("callscope reindex"), "{error}");
+
+    let store = open(dir.path());
+    store.refresh().await.unwrap();
+    assert_all_found(&store, &corpus).await;
+    let meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let rebuilt = meta["payload"].as_str().unwrap();
+    assert!(rebuilt.starts_with(&format!("{format}:")), "{rebuilt}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_indexes_writes_acknowledged_before_a_drop() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

@@ -175,6 +175,7 @@ impl EmbeddedStore {
         let mut writer = Connection::open(&path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", durability.pragma())?;
+        writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         configure(&writer)?;
         schema::migrate(&mut writer)?;
         let index_dir = data_dir.join(INDEX_DIR);
@@ -296,6 +297,13 @@ impl EmbeddedStore {
         .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
     }
 }
+
+/// Page cache of the writer: 128 MiB (a negative `cache_size` is in KiB). Each call written
+/// lands at a random place in four secondary indexes (by created, agent, campaign, status);
+/// with SQLite's 2 MiB default, at a million calls most of those pages were read again
+/// from the OS for every write. Measured at 1M full-shape calls: 7,172 -> 8,177 calls/s
+/// into SQLite.
+const WRITER_CACHE_KIB: i64 = -131_072;
 
 fn configure(connection: &Connection) -> Result<()> {
     connection.pragma_update(None, "foreign_keys", "ON")?;

@@ -3215,6 +3215,21 @@ async fn embedded_rebuilds_a_lost_index_from_the_change_log() {
     assert_all_found(&store, &corpus).await;
 }
 
+/// A read-only store cannot rebuild the index in `data_dir`, and says what will.
+fn assert_read_only_refuses(data_dir: &Path) {
+    let read_only = EmbeddedStore::open_with(
+        data_dir,
+        StoreOptions {
+            index: IndexMode::Read,
+            ..StoreOptions::default()
+        },
+    );
+    let Err(error) = read_only else {
+        panic!("a read-only store opened an index of another version")
+    };
+    assert!(error.to_string().contains("callscope reindex"), "{error}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_rebuilds_an_index_built_by_another_version() {
     let dir = tempfile::tempdir().unwrap();
@@ -3229,18 +3244,7 @@ async fn embedded_rebuilds_an_index_built_by_another_version() {
     schema.add_text_field("text", tantivy::schema::TEXT);
     tantivy::Index::create_in_dir(&index_dir, schema.build()).unwrap();
 
-    // A reader cannot rebuild it, and says what will.
-    let read_only = EmbeddedStore::open_with(
-        dir.path(),
-        StoreOptions {
-            index: IndexMode::Read,
-            ..StoreOptions::default()
-        },
-    );
-    let Err(error) = read_only else {
-        panic!("a read-only store opened an index of another version")
-    };
-    assert!(error.to_string().contains("callscope reindex"), "{error}");
+    assert_read_only_refuses(dir.path());
 
     // The process that maintains the index rebuilds it from the change log.
     let store = open(dir.path());
@@ -3265,17 +3269,7 @@ async fn embedded_rebuilds_an_index_of_another_format() {
     meta["payload"] = Value::from(sequence);
     std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
 
-    let read_only = EmbeddedStore::open_with(
-        dir.path(),
-        StoreOptions {
-            index: IndexMode::Read,
-            ..StoreOptions::default()
-        },
-    );
-    let Err(error) = read_only else {
-        panic!("a read-only store opened an index of another format")
-    };
-    assert!(error.to_string().contains("callscope reindex"), "{error}");
+    assert_read_only_refuses(dir.path());
 
     let store = open(dir.path());
     store.refresh().await.unwrap();

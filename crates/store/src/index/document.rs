@@ -270,20 +270,23 @@ mod tests {
     use super::*;
     use callscope_model::{WriteContext, call_from_json};
 
-    #[test]
-    fn the_document_carries_every_catalogue_family() {
-        let context = WriteContext {
+    fn context() -> WriteContext<'static> {
+        WriteContext {
             organization_id: "o",
             path_id: None,
             now: Timestamp::from_millis(1_700_000_000_000).unwrap_or_else(Timestamp::now),
             existing_created_at: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_document_carries_every_catalogue_family() {
         let call = call_from_json(
             json!({"id": "c", "status": "completed", "agent": {"id": "a"},
                 "transcript": [{"role": "user", "text": "shut up"}, {"role": "agent", "text": "sorry"}],
                 "flow": {"collected_tags": [{"tag": "t", "category": "k"}, {"tag": "t", "category": "k"}]},
                 "analysis": {"summary": "Rude caller."}}),
-            &context,
+            &context(),
         );
         let Ok(call) = call else { panic!("{call:?}") };
         let IndexDocument { kw, num, texts } = build(&call);
@@ -321,18 +324,12 @@ mod tests {
 
     #[test]
     fn numbers_of_user_defined_fields_stay_beside_their_text() {
-        let context = WriteContext {
-            organization_id: "o",
-            path_id: None,
-            now: Timestamp::from_millis(1_700_000_000_000).unwrap_or_else(Timestamp::now),
-            existing_created_at: None,
-        };
         let call = call_from_json(
             json!({"id": "c", "status": "completed", "agent": {"id": "a"},
                 "metadata": {"crm": 42, "tier": "gold"}, "duration_ms": 9000,
                 "flow": {"path": [{"type": "webhook", "execution_time": 120,
                     "context": {"execution_parameters": [{"name": "n", "value": 7}]}}]}}),
-            &context,
+            &context(),
         );
         let Ok(call) = call else { panic!("{call:?}") };
         let IndexDocument { kw, num, .. } = build(&call);

@@ -5,15 +5,18 @@
 //! Everything here is a pure function of its inputs except two reads: the optional LLM
 //! analyzer (`report::llm`), a blocking HTTP request to an OpenAI-compatible endpoint, bounded
 //! by a timeout, whose failure always falls back to the heuristic report; and `audio`, which
-//! reads an uploaded recording's duration from the file.
+//! reads an uploaded recording's duration from the file. `outbound` is the one HTTP client
+//! configuration, which the server's webhook sender uses too.
 
 pub mod audio;
 pub mod latency;
+pub mod outbound;
 pub mod pricing;
 pub mod report;
 
 pub use audio::AudioFormat;
 pub use latency::latency_metrics;
+pub use outbound::TrustedRoots;
 pub use pricing::{PriceEntry, PriceTable, PricingConfig};
 pub use report::{
     Extractor, ExtractorKind, LlmConfig, OUTCOMES, analyze, heuristic_report, llm_report,
@@ -40,6 +43,9 @@ pub enum AnalysisError {
     /// An uploaded recording is not audio this crate can read.
     #[error("the recording is not usable audio: {0}")]
     BadAudio(String),
+    /// The file of certificate authorities for outbound HTTPS is unusable (config).
+    #[error("trusted certificates in {file}: {message}")]
+    BadTrustedRoots { file: String, message: String },
     /// The LLM endpoint could not be reached or did not answer in time.
     #[error("the LLM endpoint could not be reached: {0}")]
     LlmUnreachable(String),

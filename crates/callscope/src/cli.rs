@@ -120,6 +120,10 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub webhook_retry_base_ms: u64,
+    /// PEM file of the certificate authorities outbound HTTPS trusts (webhook receivers, the
+    /// LLM endpoint), instead of the bundled public roots: for receivers behind a private CA.
+    #[arg(long, env = "CALLSCOPE_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
     /// Longest a webhook receiver may take to answer, in milliseconds.
     #[arg(long, env = "CALLSCOPE_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     pub webhook_timeout_ms: u64,

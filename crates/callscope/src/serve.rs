@@ -4,7 +4,7 @@
 use crate::cli::{CorpusShape, ServeArgs};
 use crate::demo;
 use anyhow::Context;
-use callscope_analysis::{LlmConfig, PriceTable, PricingConfig};
+use callscope_analysis::{LlmConfig, PriceTable, PricingConfig, TrustedRoots};
 use callscope_model::{Scope, Timestamp};
 use callscope_server::{AppState, RecordingSettings, ServerConfig, WebhookSettings};
 use callscope_store::IndexMode;
@@ -28,8 +28,12 @@ fn price_table(file: Option<&Path>) -> anyhow::Result<PriceTable> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    // Refuse a bad price table before touching the store.
+    // Refuse a bad price table or certificate file before touching the store.
     let prices = price_table(args.price_table.as_deref())?;
+    let trusted_roots = match &args.tls_ca_file {
+        Some(file) => TrustedRoots::from_pem_file(file)?,
+        None => TrustedRoots::Public,
+    };
     let store = args.store.open(IndexMode::Maintain)?;
     if store.count_keys().await? == 0 {
         let key = store
@@ -65,6 +69,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             model,
             api_key: args.llm_api_key,
             timeout: Duration::from_millis(args.llm_timeout_ms),
+            trusted_roots: trusted_roots.clone(),
         }),
         _ => None,
     };
@@ -84,6 +89,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 max_attempts: args.webhook_max_attempts,
                 retry_base: Duration::from_millis(args.webhook_retry_base_ms),
                 timeout: Duration::from_millis(args.webhook_timeout_ms),
+                trusted_roots,
                 ..WebhookSettings::default()
             },
             llm,

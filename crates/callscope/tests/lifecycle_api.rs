@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::receiver::{Received, Receiver};
+use common::receiver::{Received, Receiver, tls_file};
 use common::{Fixture, Server, assert_invalid};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -251,6 +251,65 @@ fn retries_reach_a_failing_receiver_and_a_restart_loses_nothing() {
     assert_eq!(again["redelivery_of"], delivery_id);
     let received = receiver.wait_until("the redelivery", |r| r.len() >= 5);
     assert_eq!(received[4].json()["id"], event_ids[0]);
+}
+
+#[test]
+fn https_receivers_are_verified_against_the_trusted_authorities() {
+    // Trusted through `--tls-ca-file`: delivered over TLS, signed.
+    let ca = tls_file("ca.pem");
+    let fixture = Fixture::with_args(&[
+        "--webhook-retry-base-ms",
+        "200",
+        "--tls-ca-file",
+        ca.to_str().unwrap(),
+    ]);
+    let receiver = Receiver::start_tls(vec![(200, String::new())]);
+    assert!(receiver.url.starts_with("https://localhost:"));
+    let (_, secret) = create_endpoint(&fixture, &receiver.url, &["call.started"]);
+    fixture.client().post("/v1/calls", &call_body("call-tls"));
+    let received = receiver.wait_until("call.started over HTTPS", |r| !r.is_empty());
+    assert_eq!(events_of(&received), ["call.started"]);
+    assert!(signed_with(&received[0], &secret));
+
+    // With the bundled public roots the test authority is unknown: the handshake fails, the
+    // receiver records nothing, and the delivery log says why.
+    let fixture = Fixture::with_args(&[
+        "--webhook-retry-base-ms",
+        "200",
+        "--webhook-max-attempts",
+        "2",
+    ]);
+    let untrusted = Receiver::start_tls(vec![(200, String::new())]);
+    let (endpoint, _) = create_endpoint(&fixture, &untrusted.url, &["call.started"]);
+    fixture
+        .client()
+        .post("/v1/calls", &call_body("call-untrusted"));
+    let deliveries = poll(
+        &fixture,
+        &format!("/v1/webhooks/{endpoint}/deliveries"),
+        |d| d["deliveries"][0]["status"] == "failed",
+    );
+    let log = deliveries["deliveries"][0]["log"].as_array().unwrap();
+    assert_eq!(log.len(), 2, "{log:?}");
+    let error = log[0]["error"].as_str().unwrap();
+    assert!(error.contains("UnknownIssuer"), "{error}");
+    assert!(untrusted.received().is_empty());
+}
+
+#[test]
+fn a_file_without_certificates_stops_the_server_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = tls_file("localhost-key.pem");
+    let stderr = common::serve_refusal(
+        &dir.path().join("data"),
+        &["--tls-ca-file".as_ref(), key.as_os_str()],
+    );
+    assert!(stderr.contains("localhost-key.pem"), "{stderr}");
+    assert!(stderr.contains("no PEM certificate"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing was created before the certificates were read"
+    );
 }
 
 #[test]

@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{BINARY, Server, assert_invalid, create_key};
+use common::{Server, assert_invalid, create_key};
 use serde_json::{Value, json};
-use std::process::Command;
 
 /// A price table whose figures the expected costs below are computed from by hand.
 fn price_table() -> Value {
@@ -211,15 +210,10 @@ fn a_bad_price_table_stops_the_server_with_the_reason() {
         json!({"prices": [{"component": "llm", "unit": "tokens", "usd": "0,15"}]}).to_string(),
     )
     .unwrap();
-    let output = Command::new(BINARY)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--price-table")
-        .arg(&prices)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = common::serve_refusal(
+        &dir.path().join("data"),
+        &["--price-table".as_ref(), prices.as_os_str()],
+    );
     assert!(stderr.contains("`usd` must be a decimal"), "{stderr}");
     assert!(
         !dir.path().join("data").exists(),

@@ -8,13 +8,14 @@
 use super::OUTCOMES;
 use super::extract::{Extractor, ExtractorKind, collected_parameters};
 use crate::AnalysisError;
+use crate::outbound::{self, TrustedRoots};
 use callscope_model::{Analysis, AnalysisStatus, Call, Object, Role, Sentiment};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Duration;
 
 /// Where and how to ask an LLM for the report.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct LlmConfig {
     /// The API root, e.g. `http://localhost:11434/v1`; `/chat/completions` is appended.
     pub base_url: String,
@@ -24,6 +25,8 @@ pub struct LlmConfig {
     pub api_key: Option<String>,
     /// The whole request's limit: connecting, sending and reading the answer.
     pub timeout: Duration,
+    /// Whom an `https://` endpoint's certificate must come from.
+    pub trusted_roots: TrustedRoots,
 }
 
 /// Hand-written so the API key never reaches a log line.
@@ -34,6 +37,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("trusted_roots", &self.trusted_roots)
             .finish()
     }
 }
@@ -55,11 +59,7 @@ pub fn llm_report(
 
 /// Sends the request and returns `choices[0].message.content`.
 fn complete(config: &LlmConfig, body: &Value) -> Result<String, AnalysisError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(config.timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = outbound::agent(config.timeout, &config.trusted_roots);
     let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
     let mut request = agent.post(&url).header("Content-Type", "application/json");
     if let Some(key) = &config.api_key {

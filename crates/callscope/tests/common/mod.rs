@@ -23,6 +23,19 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Runs `callscope serve` on `data` with `extra` arguments, which must make it refuse to
+/// start; returns what it printed on stderr.
+pub fn serve_refusal(data: &Path, extra: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(extra)
+        .output()
+        .expect("run callscope serve");
+    assert!(!output.status.success(), "the server started");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A running server process.
 pub struct Server {
     child: Child,

@@ -1,10 +1,40 @@
 //! A real HTTP server in the test that stands for whatever a webhook or an LLM API call
-//! reaches: it records every request and answers with the statuses and bodies it is given.
+//! reaches: it records every request and answers with the statuses and bodies it is given,
+//! over plain HTTP or over HTTPS with the test certificate of `testdata/tls`.
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A file of `testdata/tls`: `ca.pem` is the authority that signed `localhost.pem`, the
+/// certificate the HTTPS receiver presents (for `localhost` and `127.0.0.1`).
+pub fn tls_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/tls")
+        .join(name)
+}
+
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    let certificates: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(tls_file("localhost.pem"))
+            .expect("the test certificate")
+            .collect::<Result<_, _>>()
+            .expect("a PEM certificate");
+    let key = PrivateKeyDer::from_pem_file(tls_file("localhost-key.pem")).expect("the test key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(certificates, key)
+    .expect("a usable certificate and key");
+    Arc::new(config)
+}
 
 /// One request as received.
 #[derive(Clone, Debug)]
@@ -37,32 +67,42 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(answers: Vec<(u16, String)>) -> Self {
+        Self::serve(answers, None)
+    }
+
+    /// The same over HTTPS, at `https://localhost:<port>`. A client that does not trust
+    /// `ca.pem` fails the handshake, and nothing is recorded.
+    pub fn start_tls(answers: Vec<(u16, String)>) -> Self {
+        Self::serve(answers, Some(tls_config()))
+    }
+
+    fn serve(answers: Vec<(u16, String)>, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let address = listener.local_addr().expect("address");
+        let url = match tls {
+            Some(_) => format!("https://localhost:{}", address.port()),
+            None => format!("http://{address}"),
+        };
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&received);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let Some(request) = read_request(&mut stream) else {
-                    continue;
-                };
-                let position = {
-                    let mut log = log.lock().expect("log");
-                    log.push(request);
-                    log.len() - 1
-                };
-                let (status, body) = answers
-                    .get(position)
-                    .or(answers.last())
-                    .cloned()
-                    .unwrap_or((200, String::new()));
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let Ok(stream) = stream else { continue };
+                match &tls {
+                    None => {
+                        answer(stream, &log, &answers);
+                    }
+                    Some(config) => {
+                        let Ok(connection) = rustls::ServerConnection::new(Arc::clone(config))
+                        else {
+                            continue;
+                        };
+                        let mut stream =
+                            answer(rustls::StreamOwned::new(connection, stream), &log, &answers);
+                        stream.conn.send_close_notify();
+                        let _ = stream.flush();
+                    }
+                }
             }
         });
         Self { url, received }
@@ -90,8 +130,33 @@ impl Receiver {
     }
 }
 
-fn read_request(stream: &mut std::net::TcpStream) -> Option<Received> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
+/// Reads one request from `stream`, records it and writes its answer; returns the stream.
+fn answer<S: Read + Write>(stream: S, log: &Mutex<Vec<Received>>, answers: &[(u16, String)]) -> S {
+    let mut reader = BufReader::new(stream);
+    if let Some(request) = read_request(&mut reader) {
+        let position = {
+            let mut log = log.lock().expect("log");
+            log.push(request);
+            log.len() - 1
+        };
+        let (status, body) = answers
+            .get(position)
+            .or(answers.last())
+            .cloned()
+            .unwrap_or((200, String::new()));
+        let stream = reader.get_mut();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.flush();
+    }
+    reader.into_inner()
+}
+
+fn read_request<S: Read>(reader: &mut BufReader<S>) -> Option<Received> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();

@@ -10,6 +10,7 @@ use super::{POLL_INTERVAL, nap};
 use crate::AppState;
 use crate::native::dto::{CallView, TransferView};
 use crate::signing::{hex, hmac_sha256};
+use callscope_analysis::outbound::{self, TrustedRoots};
 use callscope_model::{Call, Timestamp, Transfer, WebhookEvent};
 use callscope_store::{AttemptVerdict, DeliveryAttempt, DueDelivery};
 use hmac::Mac;
@@ -31,6 +32,8 @@ pub struct WebhookSettings {
     pub retry_max: Duration,
     /// Longest a receiver may take to answer.
     pub timeout: Duration,
+    /// Whom an `https://` receiver's certificate must come from.
+    pub trusted_roots: TrustedRoots,
 }
 
 impl Default for WebhookSettings {
@@ -40,6 +43,7 @@ impl Default for WebhookSettings {
             retry_base: Duration::from_secs(10),
             retry_max: Duration::from_secs(3600),
             timeout: Duration::from_secs(10),
+            trusted_roots: TrustedRoots::Public,
         }
     }
 }
@@ -103,11 +107,8 @@ fn body(due: &DueDelivery) -> Result<Vec<u8>, serde_json::Error> {
 
 /// Sends due deliveries forever.
 pub(super) async fn run(state: AppState) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(state.config.webhooks.timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let settings = &state.config.webhooks;
+    let agent = outbound::agent(settings.timeout, &settings.trusted_roots);
     loop {
         let due = match state.store.due_deliveries(Timestamp::now(), BATCH).await {
             Ok(due) => due,
@@ -216,7 +217,7 @@ mod tests {
             max_attempts: 4,
             retry_base: Duration::from_secs(10),
             retry_max: Duration::from_secs(30),
-            timeout: Duration::from_secs(1),
+            ..WebhookSettings::default()
         };
         let now = Timestamp::now();
         let delay = |n| {

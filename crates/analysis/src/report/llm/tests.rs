@@ -96,6 +96,7 @@ fn config(base_url: String) -> LlmConfig {
         model: "test-model".into(),
         api_key: Some("sk-test".into()),
         timeout: Duration::from_secs(5),
+        trusted_roots: crate::TrustedRoots::Public,
     }
 }
 

@@ -254,6 +254,32 @@ fn retries_reach_a_failing_receiver_and_a_restart_loses_nothing() {
 }
 
 #[test]
+fn a_slow_receiver_does_not_hold_up_deliveries_to_the_others() {
+    let fixture = Fixture::with_args(&["--webhook-timeout-ms", "60000"]);
+    let (slow, release) = Receiver::start_held(vec![(200, String::new())]);
+    let fast = Receiver::start(vec![(200, String::new())]);
+    create_endpoint(&fixture, &slow.url, &["call.started"]);
+    create_endpoint(&fixture, &fast.url, &["call.started"]);
+    fixture.client().post("/v1/calls", &call_body("call-a"));
+    slow.wait_until("the first event, unanswered", |r| r.len() == 1);
+
+    // While the slow receiver sits on its first request, later events reach the fast one.
+    fixture.client().post("/v1/calls", &call_body("call-b"));
+    fixture.client().post("/v1/calls", &call_body("call-c"));
+    let received = fast.wait_until("three events", |r| r.len() >= 3);
+    let mut calls: Vec<String> = received
+        .iter()
+        .map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    calls.sort();
+    assert_eq!(calls, ["call-a", "call-b", "call-c"]);
+    assert_eq!(slow.received().len(), 1, "the slow receiver is still held");
+
+    release.release();
+    slow.wait_until("the other two, once it answers", |r| r.len() >= 3);
+}
+
+#[test]
 fn https_receivers_are_verified_against_the_trusted_authorities() {
     // Trusted through `--tls-ca-file`: delivered over TLS, signed.
     let ca = tls_file("ca.pem");

@@ -7,7 +7,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// A file of `testdata/tls`: `ca.pem` is the authority that signed `localhost.pem`, the
@@ -67,16 +67,28 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(answers: Vec<(u16, String)>) -> Self {
-        Self::serve(answers, None)
+        Self::serve(answers, None, None)
+    }
+
+    /// A receiver that records each request as it arrives but answers nothing until
+    /// `Release::release`: one that is slow to answer for as long as a test needs.
+    pub fn start_held(answers: Vec<(u16, String)>) -> (Self, Release) {
+        let gate = Gate::default();
+        let receiver = Self::serve(answers, None, Some(Arc::clone(&gate)));
+        (receiver, Release(gate))
     }
 
     /// The same over HTTPS, at `https://localhost:<port>`. A client that does not trust
     /// `ca.pem` fails the handshake, and nothing is recorded.
     pub fn start_tls(answers: Vec<(u16, String)>) -> Self {
-        Self::serve(answers, Some(tls_config()))
+        Self::serve(answers, Some(tls_config()), None)
     }
 
-    fn serve(answers: Vec<(u16, String)>, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+    fn serve(
+        answers: Vec<(u16, String)>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        gate: Option<Gate>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
         let address = listener.local_addr().expect("address");
         let url = match tls {
@@ -90,15 +102,19 @@ impl Receiver {
                 let Ok(stream) = stream else { continue };
                 match &tls {
                     None => {
-                        answer(stream, &log, &answers);
+                        answer(stream, &log, &answers, gate.as_ref());
                     }
                     Some(config) => {
                         let Ok(connection) = rustls::ServerConnection::new(Arc::clone(config))
                         else {
                             continue;
                         };
-                        let mut stream =
-                            answer(rustls::StreamOwned::new(connection, stream), &log, &answers);
+                        let mut stream = answer(
+                            rustls::StreamOwned::new(connection, stream),
+                            &log,
+                            &answers,
+                            gate.as_ref(),
+                        );
                         stream.conn.send_close_notify();
                         let _ = stream.flush();
                     }
@@ -130,8 +146,28 @@ impl Receiver {
     }
 }
 
-/// Reads one request from `stream`, records it and writes its answer; returns the stream.
-fn answer<S: Read + Write>(stream: S, log: &Mutex<Vec<Received>>, answers: &[(u16, String)]) -> S {
+/// Open once released; shared by a held receiver and its `Release`.
+type Gate = Arc<(Mutex<bool>, Condvar)>;
+
+/// Lets a held receiver answer, from now on.
+pub struct Release(Gate);
+
+impl Release {
+    pub fn release(&self) {
+        let (open, opened) = &*self.0;
+        *open.lock().expect("gate") = true;
+        opened.notify_all();
+    }
+}
+
+/// Reads one request from `stream`, records it, waits for `gate` to open if there is one, and
+/// writes its answer; returns the stream.
+fn answer<S: Read + Write>(
+    stream: S,
+    log: &Mutex<Vec<Received>>,
+    answers: &[(u16, String)],
+    gate: Option<&Gate>,
+) -> S {
     let mut reader = BufReader::new(stream);
     if let Some(request) = read_request(&mut reader) {
         let position = {
@@ -139,6 +175,13 @@ fn answer<S: Read + Write>(stream: S, log: &Mutex<Vec<Received>>, answers: &[(u1
             log.push(request);
             log.len() - 1
         };
+        if let Some(gate) = gate {
+            let (open, opened) = &**gate;
+            let mut open = open.lock().expect("gate");
+            while !*open {
+                open = opened.wait(open).expect("gate");
+            }
+        }
         let (status, body) = answers
             .get(position)
             .or(answers.last())

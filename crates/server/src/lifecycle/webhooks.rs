@@ -14,9 +14,11 @@ use callscope_analysis::outbound::{self, TrustedRoots};
 use callscope_model::{Call, Timestamp, Transfer, WebhookEvent};
 use callscope_store::{AttemptVerdict, DeliveryAttempt, DueDelivery};
 use hmac::Mac;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use tokio::task::{self, JoinSet};
 
-/// Deliveries sent per round.
+/// Most deliveries in flight at once.
 const BATCH: usize = 32;
 /// Most of a receiver's answer kept in the delivery log.
 const MAX_ERROR_LEN: usize = 300;
@@ -105,57 +107,108 @@ fn body(due: &DueDelivery) -> Result<Vec<u8>, serde_json::Error> {
     }))
 }
 
-/// Sends due deliveries forever.
+/// Sends due deliveries forever. Each send runs on its own and is recorded when it ends, so a
+/// slow receiver (up to the timeout) delays nobody else's deliveries; at most `BATCH` are in
+/// flight, and a delivery in flight is not picked again.
 pub(super) async fn run(state: AppState) {
     let settings = &state.config.webhooks;
     let agent = outbound::agent(settings.timeout, &settings.trusted_roots);
+    let mut sends: JoinSet<(DueDelivery, DeliveryAttempt)> = JoinSet::new();
+    // The delivery each running send is for, by task.
+    let mut in_flight: HashMap<task::Id, String> = HashMap::new();
     loop {
-        let due = match state.store.due_deliveries(Timestamp::now(), BATCH).await {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::error!(%error, "cannot read the webhook outbox");
-                Vec::new()
+        while let Some(sent) = sends.try_join_next_with_id() {
+            record(&state, &mut in_flight, sent).await;
+        }
+        let room = BATCH - in_flight.len();
+        let due = if room == 0 {
+            Vec::new()
+        } else {
+            // In-flight deliveries are still due in the store; ask for enough to get past them.
+            match state
+                .store
+                .due_deliveries(Timestamp::now(), BATCH + in_flight.len())
+                .await
+            {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the webhook outbox");
+                    Vec::new()
+                }
             }
         };
-        let mut sends = tokio::task::JoinSet::new();
-        for delivery in due.iter().cloned() {
+        let fresh: Vec<DueDelivery> = due
+            .into_iter()
+            .filter(|due| !in_flight.values().any(|id| *id == due.delivery.id))
+            .take(room)
+            .collect();
+        let started = fresh.len();
+        for delivery in fresh {
+            let id = delivery.delivery.id.clone();
             let agent = agent.clone();
-            sends.spawn_blocking(move || {
+            let handle = sends.spawn_blocking(move || {
                 let attempt = send(&agent, &delivery);
                 (delivery, attempt)
             });
+            in_flight.insert(handle.id(), id);
         }
-        while let Some(sent) = sends.join_next().await {
-            let Ok((delivery, attempt)) = sent else {
-                continue;
-            };
-            let verdict = match attempt.status_code {
-                Some(200..=299) => AttemptVerdict::Delivered,
-                _ => match state.config.webhooks.retry_at(attempt.number, attempt.at) {
-                    Some(at) => AttemptVerdict::RetryAt(at),
-                    None => AttemptVerdict::GiveUp,
-                },
-            };
-            if let Err(error) = state
-                .store
-                .record_attempt(&delivery.delivery.id, attempt, verdict)
-                .await
-            {
-                tracing::error!(%error, delivery = %delivery.delivery.id, "cannot record a webhook attempt");
-            }
+        if started == room && room > 0 {
+            // A full round: more may be due at once.
+            continue;
         }
-        if due.len() < BATCH {
-            let wait = match state.store.next_delivery_at().await {
-                Ok(Some(next)) => {
-                    let millis = next.as_millis() - Timestamp::now().as_millis();
-                    Duration::from_millis(u64::try_from(millis).unwrap_or(0)).min(POLL_INTERVAL)
+        // Until the next due delivery (one in flight counts as not due), a wake-up for a new
+        // one, or a send ending, whichever comes first.
+        let wait = match state.store.next_delivery_at().await {
+            Ok(Some(next)) => {
+                let millis = next.as_millis() - Timestamp::now().as_millis();
+                match u64::try_from(millis) {
+                    Ok(millis) if millis > 0 => Duration::from_millis(millis).min(POLL_INTERVAL),
+                    _ if sends.is_empty() => Duration::ZERO,
+                    _ => POLL_INTERVAL,
                 }
-                _ => POLL_INTERVAL,
-            };
-            if !wait.is_zero() {
-                nap(&state.signals.deliveries, wait).await;
             }
+            _ => POLL_INTERVAL,
+        };
+        tokio::select! {
+            Some(sent) = sends.join_next_with_id(), if !sends.is_empty() => {
+                record(&state, &mut in_flight, sent).await;
+            }
+            () = nap(&state.signals.deliveries, wait), if !wait.is_zero() => {}
+            else => {}
         }
+    }
+}
+
+/// Records how a send went and decides what comes next for its delivery.
+async fn record(
+    state: &AppState,
+    in_flight: &mut HashMap<task::Id, String>,
+    sent: Result<(task::Id, (DueDelivery, DeliveryAttempt)), task::JoinError>,
+) {
+    let (delivery, attempt) = match sent {
+        Ok((task, sent)) => {
+            in_flight.remove(&task);
+            sent
+        }
+        Err(error) => {
+            // A send that panicked recorded nothing: its delivery stays due and is tried again.
+            in_flight.remove(&error.id());
+            return;
+        }
+    };
+    let verdict = match attempt.status_code {
+        Some(200..=299) => AttemptVerdict::Delivered,
+        _ => match state.config.webhooks.retry_at(attempt.number, attempt.at) {
+            Some(at) => AttemptVerdict::RetryAt(at),
+            None => AttemptVerdict::GiveUp,
+        },
+    };
+    if let Err(error) = state
+        .store
+        .record_attempt(&delivery.delivery.id, attempt, verdict)
+        .await
+    {
+        tracing::error!(%error, delivery = %delivery.delivery.id, "cannot record a webhook attempt");
     }
 }
 

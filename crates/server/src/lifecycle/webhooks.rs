@@ -132,8 +132,10 @@ pub(super) async fn run(state: AppState) {
             {
                 Ok(due) => due,
                 Err(error) => {
+                    // Not at full speed: a store that keeps failing would spin this loop.
                     tracing::error!(%error, "cannot read the webhook outbox");
-                    Vec::new()
+                    nap(&state.signals.deliveries, POLL_INTERVAL).await;
+                    continue;
                 }
             }
         };

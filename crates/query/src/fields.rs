@@ -177,6 +177,21 @@ const CATALOGUE: &[Spec] = &[
     ),
     spec("flow.path.context.status.code", Long, "node status code"),
     spec(
+        "flow.path.context.status.message",
+        Keyword,
+        "node status message",
+    ),
+    spec(
+        "flow.path.context.output",
+        Keyword,
+        "what the node produced",
+    ),
+    spec(
+        "flow.path.context.execution_parameters.completed",
+        Bool,
+        "whether the parameter was filled",
+    ),
+    spec(
         "flow.path.context.execution_parameters.name",
         Keyword,
         "parameter name",
@@ -296,6 +311,21 @@ const CATALOGUE: &[Spec] = &[
         Dynamic,
         "injected parameter value",
     ),
+    spec(
+        "flow.injected_parameters.type",
+        Keyword,
+        "injected parameter entity type",
+    ),
+    spec(
+        "flow.injected_parameters.value_text",
+        Keyword,
+        "injected parameter as said",
+    ),
+    spec(
+        "flow.injected_parameters.completed",
+        Bool,
+        "whether the injected parameter is filled",
+    ),
     spec("tags_list.tag", Keyword, "distinct tag of the call"),
     spec("tags_list.category", Keyword, "category of a distinct tag"),
     spec("tags_list.count", Long, "times the tag was collected"),
@@ -329,6 +359,21 @@ const CATALOGUE: &[Spec] = &[
         Double,
         "speech-to-text latency, p95",
     ),
+    spec(
+        "metrics.transcriber_latency_ms.p90",
+        Double,
+        "speech-to-text latency, p90",
+    ),
+    spec(
+        "metrics.transcriber_latency_ms.p99",
+        Double,
+        "speech-to-text latency, p99",
+    ),
+    spec(
+        "metrics.transcriber_latency_ms.samples",
+        Long,
+        "speech-to-text latency, samples measured",
+    ),
     spec("metrics.agent_latency_ms.avg", Double, "LLM latency, mean"),
     spec(
         "metrics.agent_latency_ms.p50",
@@ -336,6 +381,13 @@ const CATALOGUE: &[Spec] = &[
         "LLM latency, median",
     ),
     spec("metrics.agent_latency_ms.p95", Double, "LLM latency, p95"),
+    spec("metrics.agent_latency_ms.p90", Double, "LLM latency, p90"),
+    spec("metrics.agent_latency_ms.p99", Double, "LLM latency, p99"),
+    spec(
+        "metrics.agent_latency_ms.samples",
+        Long,
+        "LLM latency, samples measured",
+    ),
     spec(
         "metrics.synthesizer_latency_ms.avg",
         Double,
@@ -352,6 +404,21 @@ const CATALOGUE: &[Spec] = &[
         "text-to-speech latency, p95",
     ),
     spec(
+        "metrics.synthesizer_latency_ms.p90",
+        Double,
+        "text-to-speech latency, p90",
+    ),
+    spec(
+        "metrics.synthesizer_latency_ms.p99",
+        Double,
+        "text-to-speech latency, p99",
+    ),
+    spec(
+        "metrics.synthesizer_latency_ms.samples",
+        Long,
+        "text-to-speech latency, samples measured",
+    ),
+    spec(
         "metrics.end_to_end_latency_ms.avg",
         Double,
         "turn latency, mean",
@@ -365,6 +432,21 @@ const CATALOGUE: &[Spec] = &[
         "metrics.end_to_end_latency_ms.p95",
         Double,
         "turn latency, p95",
+    ),
+    spec(
+        "metrics.end_to_end_latency_ms.p90",
+        Double,
+        "turn latency, p90",
+    ),
+    spec(
+        "metrics.end_to_end_latency_ms.p99",
+        Double,
+        "turn latency, p99",
+    ),
+    spec(
+        "metrics.end_to_end_latency_ms.samples",
+        Long,
+        "turn latency, samples measured",
     ),
     spec("cost.total_micro_usd", Long, "total cost in micro-USD"),
     spec("cost.credits", Double, "cost in credits"),

@@ -344,4 +344,54 @@ mod tests {
         );
         assert!(kw["flow"]["path"][0].get("execution_time").is_none());
     }
+
+    /// Every leaf path of `value` (array elements share their array's path).
+    fn leaf_paths(value: &Value, path: &str, paths: &mut std::collections::BTreeSet<String>) {
+        match value {
+            Value::Object(fields) => {
+                for (name, inner) in fields {
+                    let inner_path = if path.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    leaf_paths(inner, &inner_path, paths);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| leaf_paths(item, path, paths)),
+            _ => {
+                paths.insert(path.to_owned());
+            }
+        }
+    }
+
+    #[test]
+    fn every_path_of_a_demo_call_is_in_the_catalogue() {
+        let config = callscope_demo::DemoConfig {
+            seed: 7,
+            organization_id: "o".into(),
+            calls: 300,
+            anchor: Timestamp::from_millis(1_700_000_000_000).unwrap_or_else(Timestamp::now),
+            days: 30,
+        };
+        let mut paths = std::collections::BTreeSet::new();
+        for labelled in callscope_demo::generate(&config) {
+            let IndexDocument { kw, num, .. } = build(&labelled.call);
+            let mut kw = Value::Object(kw);
+            if let Value::Object(fields) = &mut kw {
+                fields.remove(PRESENT);
+            }
+            leaf_paths(&kw, "", &mut paths);
+            leaf_paths(&Value::Object(num), "", &mut paths);
+        }
+        assert!(paths.len() > 60, "{paths:?}");
+        let unknown: Vec<&String> = paths
+            .iter()
+            .filter(|path| callscope_query::kind_of(path).is_none())
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "indexed but not searchable (add them to the catalogue): {unknown:?}"
+        );
+    }
 }

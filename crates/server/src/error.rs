@@ -31,6 +31,11 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// A call the caller's organization does not have (or that is gone).
+    pub(crate) fn call_not_found(id: &str) -> Self {
+        Self::NotFound(format!("call `{id}` not found"))
+    }
+
     /// The one table of status and code per kind.
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {

@@ -207,7 +207,7 @@ pub async fn upload(
     let recordings = settings(&state)?;
     let org = caller.organization();
     if state.store.get_call(org, &id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("call `{id}` not found")));
+        return Err(ApiError::call_not_found(&id));
     }
     let channels = param.channels;
     let dir = recordings.call_dir(org, &id);
@@ -345,7 +345,7 @@ pub async fn link(
     let recordings = settings(&state)?;
     let org = caller.organization();
     if state.store.get_call(org, &id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("call `{id}` not found")));
+        return Err(ApiError::call_not_found(&id));
     }
     let channels = param.channels;
     if recordings.find(org, &id, channels).is_none() {

@@ -33,10 +33,6 @@ async fn settle(state: &AppState, params: &WriteParams) -> Result<(), ApiError> 
     Ok(())
 }
 
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("call `{id}` not found"))
-}
-
 /// A builder that makes the call from a full write body, keeping `created_at` of the call it
 /// replaces unless the body sets one.
 fn from_body(organization: &str, id: &str, body: Value) -> CallBuilder {
@@ -154,7 +150,7 @@ pub async fn get_call(
         .store
         .get_call(caller.organization(), &id)
         .await?
-        .ok_or_else(|| not_found(&id))?;
+        .ok_or_else(|| ApiError::call_not_found(&id))?;
     let transfers = state
         .store
         .list_transfers(caller.organization(), &id)
@@ -176,7 +172,7 @@ pub async fn delete_call(
         settle(&state, &params).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(not_found(&id))
+        Err(ApiError::call_not_found(&id))
     }
 }
 
@@ -333,7 +329,7 @@ pub async fn list_events(
         .store
         .list_events(caller.organization(), &id)
         .await?
-        .ok_or_else(|| not_found(&id))?;
+        .ok_or_else(|| ApiError::call_not_found(&id))?;
     Ok(Json(EventsView::new(caller.organization(), &id, &events)).into_response())
 }
 

@@ -20,10 +20,6 @@ use callscope_model::{
 };
 use serde_json::json;
 
-fn call_not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("call `{id}` not found"))
-}
-
 fn endpoint_not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("webhook endpoint `{id}` not found"))
 }
@@ -41,7 +37,7 @@ pub async fn get_report(
         .store
         .get_call(caller.organization(), &id)
         .await?
-        .ok_or_else(|| call_not_found(&id))?;
+        .ok_or_else(|| ApiError::call_not_found(&id))?;
     Ok(Json(ReportView::new(&call)).into_response())
 }
 
@@ -57,7 +53,7 @@ pub async fn create_report(
         .store
         .get_call(caller.organization(), &id)
         .await?
-        .ok_or_else(|| call_not_found(&id))?;
+        .ok_or_else(|| ApiError::call_not_found(&id))?;
     let call = run_report(&state, call).await?;
     let report = ReportView::new(&call);
     let analysis = call.analysis.as_ref();
@@ -145,7 +141,7 @@ pub async fn list_transfers(
         .store
         .list_transfers(caller.organization(), &id)
         .await?
-        .ok_or_else(|| call_not_found(&id))?;
+        .ok_or_else(|| ApiError::call_not_found(&id))?;
     let views: Vec<TransferView<'_>> = transfers.iter().map(TransferView::new).collect();
     Ok(Json(json!({ "transfers": views })).into_response())
 }
@@ -161,7 +157,7 @@ pub async fn get_transfer(
         .store
         .list_transfers(caller.organization(), &id)
         .await?
-        .ok_or_else(|| call_not_found(&id))?;
+        .ok_or_else(|| ApiError::call_not_found(&id))?;
     let transfer = chain
         .iter()
         .find(|t| t.id == transfer_id)

@@ -18,9 +18,7 @@ pub use audio::AudioFormat;
 pub use latency::latency_metrics;
 pub use outbound::TrustedRoots;
 pub use pricing::{PriceEntry, PriceTable, PricingConfig};
-pub use report::{
-    Extractor, ExtractorKind, LlmConfig, OUTCOMES, analyze, heuristic_report, llm_report,
-};
+pub use report::{Extractor, ExtractorKind, LlmConfig, analyze, heuristic_report, llm_report};
 
 /// What analysis refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -98,32 +98,13 @@ impl LabelledCall {
 /// What a perfect post-call analyzer would say about a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Label {
-    /// One of [`OUTCOMES`].
+    /// One of [`callscope_model::OUTCOMES`].
     pub outcome: &'static str,
     /// The caller's tone, as their wording shows it; neutral when they said nothing.
     pub sentiment: Sentiment,
     /// One of [`USE_CASES`].
     pub use_case: &'static str,
 }
-
-/// Every value [`Label::outcome`] takes.
-pub const OUTCOMES: &[&str] = &[
-    "appointment_confirmed",
-    "appointment_rescheduled",
-    "appointment_canceled",
-    "transferred",
-    "voicemail",
-    "no_answer",
-    "busy",
-    "resolved",
-    "unresolved",
-    "sale_made",
-    "not_interested",
-    "callback_requested",
-    "failed",
-    "canceled",
-    "in_progress",
-];
 
 /// Every value [`Label::use_case`] takes.
 pub const USE_CASES: &[&str] = &[

@@ -3,7 +3,7 @@
 //! with what the call shows.
 
 use super::*;
-use callscope_model::validate_id;
+use callscope_model::{OUTCOMES, validate_id};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn config(seed: u64, calls: usize) -> DemoConfig {

@@ -313,6 +313,26 @@ impl<'de> Deserialize<'de> for MicroUsd {
     }
 }
 
+/// Every outcome label a report may carry (`Analysis::outcome`): what the analyzers produce
+/// and what the demo corpus is labelled with.
+pub const OUTCOMES: &[&str] = &[
+    "appointment_confirmed",
+    "appointment_rescheduled",
+    "appointment_canceled",
+    "transferred",
+    "voicemail",
+    "no_answer",
+    "busy",
+    "resolved",
+    "unresolved",
+    "sale_made",
+    "not_interested",
+    "callback_requested",
+    "failed",
+    "canceled",
+    "in_progress",
+];
+
 /// The post-call report.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -180,7 +180,7 @@ static CALLER_UNRESOLVED: LazyLock<Regex> = LazyLock::new(|| {
     ])
 });
 
-/// The outcome label (one of [`super::OUTCOMES`]) of `call`.
+/// The outcome label (one of [`callscope_model::OUTCOMES`]) of `call`.
 ///
 /// The call's own fields decide first: its status and why it disconnected are facts, where
 /// wording is only evidence. A completed conversation is then read for cues, most decisive

@@ -5,11 +5,10 @@
 //! read together) and every failure is an `AnalysisError`, which [`super::analyze`] turns into
 //! the heuristic report with a `fallback_reason`.
 
-use super::OUTCOMES;
 use super::extract::{Extractor, ExtractorKind, collected_parameters};
 use crate::AnalysisError;
 use crate::outbound::{self, TrustedRoots};
-use callscope_model::{Analysis, AnalysisStatus, Call, Object, Role, Sentiment};
+use callscope_model::{Analysis, AnalysisStatus, Call, OUTCOMES, Object, Role, Sentiment};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Duration;

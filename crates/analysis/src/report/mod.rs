@@ -21,25 +21,6 @@ pub use sentiment::caller_sentiment;
 use callscope_model::{Analysis, AnalysisStatus, Call, Object, Sentiment};
 use serde_json::Value;
 
-/// Every outcome label a report may carry. An LLM answer with any other label is refused.
-pub const OUTCOMES: &[&str] = &[
-    "appointment_confirmed",
-    "appointment_rescheduled",
-    "appointment_canceled",
-    "transferred",
-    "voicemail",
-    "no_answer",
-    "busy",
-    "resolved",
-    "unresolved",
-    "sale_made",
-    "not_interested",
-    "callback_requested",
-    "failed",
-    "canceled",
-    "in_progress",
-];
-
 /// The heuristic report (`status: heuristic`): no network, always available.
 pub fn heuristic_report(call: &Call, extractors: &[Extractor]) -> Analysis {
     let outcome = heuristic::outcome(call);

@@ -172,7 +172,6 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
     let mut kw = match kw {
         Value::Object(mut fields) => {
             fields.insert(PRESENT.into(), Value::Array(present));
-            strip_nulls(&mut fields);
             fields
         }
         _ => Map::new(),
@@ -182,8 +181,8 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
 }
 
 /// Moves the numbers of `fields` (at `path`) out into an object of the same shape, except
-/// those of paths the catalogue calls keyword, boolean or user-defined; objects and arrays
-/// left empty go too.
+/// those of paths the catalogue calls keyword, boolean or user-defined. Nulls, and objects
+/// and arrays left empty, go too: they index nothing but would still create empty paths.
 fn take_numbers(fields: &mut Map<String, Value>, path: &mut String) -> Map<String, Value> {
     let mut numbers = Map::new();
     fields.retain(|name, value| {
@@ -255,16 +254,6 @@ fn tag_counts(call: &Call) -> Map<String, Value> {
     counts
 }
 
-/// Nulls index nothing but would still create empty paths; leave them out.
-fn strip_nulls(fields: &mut Map<String, Value>) {
-    fields.retain(|_, value| !value.is_null());
-    for value in fields.values_mut() {
-        if let Value::Object(inner) = value {
-            strip_nulls(inner);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,7 +315,7 @@ mod tests {
     fn numbers_of_user_defined_fields_stay_beside_their_text() {
         let call = call_from_json(
             json!({"id": "c", "status": "completed", "agent": {"id": "a"},
-                "metadata": {"crm": 42, "tier": "gold"}, "duration_ms": 9000,
+                "metadata": {"crm": 42, "tier": "gold", "note": null}, "duration_ms": 9000,
                 "flow": {"path": [{"type": "webhook", "execution_time": 120,
                     "context": {"execution_parameters": [{"name": "n", "value": 7}]}}]}}),
             &context(),

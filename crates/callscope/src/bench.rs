@@ -8,6 +8,7 @@
 use crate::cli::BenchArgs;
 use crate::demo;
 use callscope_model::{TimeBound, Timestamp};
+use callscope_query::Limits;
 use callscope_query::{
     Aggregations, SearchRequest, Surface, TrackTotalHits, parse_aggs, parse_query, parse_sort_list,
 };
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 const ORGANIZATION: &str = "bench";
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let store = args.store.open(IndexMode::Maintain)?;
+    let store = args.store.open(IndexMode::Maintain, Limits::default())?;
     let existing = store.count_calls(ORGANIZATION).await?;
     if existing == 0 {
         let anchor = TimeBound::Day(Timestamp::now().date()).start();
@@ -162,6 +163,7 @@ impl Samples {
             Surface::Native,
             &json!({"agents": {"terms": {"field": "agent.id", "size": 20}},
                     "tags": {"terms": {"field": "flow.collected_tags.tag", "size": 20}}}),
+            &Limits::default(),
         )?;
         let request = SearchRequest {
             query: callscope_query::Query::MatchAll,
@@ -204,7 +206,7 @@ impl Samples {
                        aggs: Aggregations|
          -> anyhow::Result<SearchRequest> {
             Ok(SearchRequest {
-                query: parse_query(Surface::Native, &query)?,
+                query: parse_query(Surface::Native, &query, &Limits::default())?,
                 sort: parse_sort_list(Surface::Native, sort)?,
                 offset: 0,
                 limit,
@@ -266,11 +268,13 @@ impl Samples {
             Surface::Native,
             &json!({"by_agent": {"terms": {"field": "agent.id", "size": 10},
                                  "aggs": {"avg_duration": {"avg": {"field": "duration_ms"}}}}}),
+            &Limits::default(),
         )?;
         let histogram = parse_aggs(
             Surface::Native,
             &json!({"per_day": {"date_histogram": {"field": "started_at", "calendar_interval": "day"},
                                 "aggs": {"latency": {"percentiles": {"field": "metrics.agent_latency_ms.avg"}}}}}),
+            &Limits::default(),
         )?;
         Ok(vec![
             ("(1) term agent.id, sort started_at desc, top 10", by_agent),

@@ -2,6 +2,7 @@
 //! variable; a flag wins over the environment.
 
 use callscope_model::{Scope, TimeBound};
+use callscope_query::Limits;
 use callscope_store::{Durability, EmbeddedStore, IndexMode, StoreOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -13,12 +14,22 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line)
+    /// for log collectors.
+    #[arg(long, env = "CALLSCOPE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create, list and revoke API keys.
     Keys(KeysArgs),
     /// Fill the store with realistic synthetic calls.
@@ -63,8 +74,9 @@ pub enum DurabilityArg {
 }
 
 impl StoreArgs {
-    /// Opens the embedded store these options describe, doing `index` with its search index.
-    pub fn open(&self, index: IndexMode) -> anyhow::Result<EmbeddedStore> {
+    /// Opens the embedded store these options describe, doing `index` with its search index
+    /// and answering searches within `limits`.
+    pub fn open(&self, index: IndexMode, limits: Limits) -> anyhow::Result<EmbeddedStore> {
         let durability = match self.durability {
             DurabilityArg::Full => Durability::Full,
             DurabilityArg::Normal => Durability::Normal,
@@ -73,6 +85,7 @@ impl StoreArgs {
             durability,
             index,
             index_memory_bytes: self.index_memory_mb.max(15) * 1024 * 1024,
+            limits,
         };
         EmbeddedStore::open_with(&self.data_dir, options).map_err(|error| {
             anyhow::anyhow!(
@@ -151,6 +164,69 @@ pub struct ServeArgs {
     /// Longest an LLM report may take, in milliseconds.
     #[arg(long, env = "CALLSCOPE_LLM_TIMEOUT_MS", default_value_t = 30_000)]
     pub llm_timeout_ms: u64,
+    #[command(flatten)]
+    pub limits: LimitsArgs,
+}
+
+/// What one request may ask for; past a limit the request is refused with a 400 that names
+/// it. Defaults are `callscope_query::Limits::default()`.
+#[derive(Debug, Args)]
+pub struct LimitsArgs {
+    /// Deepest bool nesting of a query.
+    #[arg(long, env = "CALLSCOPE_MAX_QUERY_DEPTH", default_value_t = Limits::default().max_query_depth)]
+    pub max_query_depth: usize,
+    /// Most clauses in one query.
+    #[arg(long, env = "CALLSCOPE_MAX_QUERY_CLAUSES", default_value_t = Limits::default().max_query_clauses)]
+    pub max_query_clauses: usize,
+    /// Most values in one `terms` clause.
+    #[arg(long, env = "CALLSCOPE_MAX_TERMS_VALUES", default_value_t = Limits::default().max_terms_values)]
+    pub max_terms_values: usize,
+    /// Most aggregations in one request, sub-aggregations included.
+    #[arg(long, env = "CALLSCOPE_MAX_AGGREGATIONS", default_value_t = Limits::default().max_aggregations)]
+    pub max_aggregations: usize,
+    /// Deepest nesting of sub-aggregations.
+    #[arg(long, env = "CALLSCOPE_MAX_AGGREGATION_DEPTH", default_value_t = Limits::default().max_aggregation_depth)]
+    pub max_aggregation_depth: usize,
+    /// Largest `size` of a terms aggregation.
+    #[arg(long, env = "CALLSCOPE_MAX_TERMS_SIZE", default_value_t = Limits::default().max_terms_size)]
+    pub max_terms_size: u32,
+    /// Most buckets one aggregation answer may hold (Elasticsearch's `search.max_buckets`).
+    #[arg(long, env = "CALLSCOPE_MAX_BUCKETS", default_value_t = Limits::default().max_buckets)]
+    pub max_buckets: u32,
+    /// Memory one search's aggregations may take, in MiB.
+    #[arg(long, env = "CALLSCOPE_MAX_SEARCH_MEMORY_MB", default_value_t = Limits::default().max_search_memory_mb)]
+    pub max_search_memory_mb: u64,
+    /// Largest page (`size`, `limit`, `page_size`).
+    #[arg(long, env = "CALLSCOPE_MAX_PAGE_SIZE", default_value_t = Limits::default().max_page_size)]
+    pub max_page_size: u32,
+    /// Deepest a page may reach by offset; cursors and `search_after` go deeper.
+    #[arg(long, env = "CALLSCOPE_MAX_RESULT_WINDOW", default_value_t = Limits::default().max_result_window)]
+    pub max_result_window: u64,
+    /// Most ids in one batch lookup.
+    #[arg(long, env = "CALLSCOPE_MAX_BATCH_IDS", default_value_t = Limits::default().max_batch_ids)]
+    pub max_batch_ids: usize,
+    /// Most paths in one projection.
+    #[arg(long, env = "CALLSCOPE_MAX_PROJECT_FIELDS", default_value_t = Limits::default().max_project_fields)]
+    pub max_project_fields: usize,
+}
+
+impl LimitsArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_query_depth: self.max_query_depth,
+            max_query_clauses: self.max_query_clauses,
+            max_terms_values: self.max_terms_values,
+            max_aggregations: self.max_aggregations,
+            max_aggregation_depth: self.max_aggregation_depth,
+            max_terms_size: self.max_terms_size,
+            max_buckets: self.max_buckets,
+            max_search_memory_mb: self.max_search_memory_mb,
+            max_page_size: self.max_page_size,
+            max_result_window: self.max_result_window,
+            max_batch_ids: self.max_batch_ids,
+            max_project_fields: self.max_project_fields,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -258,13 +334,17 @@ fn parse_anchor(text: &str) -> Result<TimeBound, String> {
 }
 
 /// Logs go to stderr, filtered by `CALLSCOPE_LOG` (or `RUST_LOG`), `info` by default.
-pub fn init_logging() {
+pub fn init_logging(format: LogFormat) {
     let filter = std::env::var("CALLSCOPE_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info,tower_http=info".into());
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }

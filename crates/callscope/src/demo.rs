@@ -3,6 +3,7 @@
 use crate::cli::{CorpusShape, DemoArgs};
 use callscope_demo::{DemoConfig, generate};
 use callscope_model::Timestamp;
+use callscope_query::Limits;
 use callscope_store::IndexMode;
 use callscope_store::{EmbeddedStore, Store};
 use std::time::Instant;
@@ -12,7 +13,7 @@ use std::time::Instant;
 const BATCH: usize = 2000;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let store = args.store.open(IndexMode::Off)?;
+    let store = args.store.open(IndexMode::Off, Limits::default())?;
     let anchor = match args.anchor {
         Some(bound) => bound.start(),
         None => callscope_model::TimeBound::Day(Timestamp::now().date()).start(),

@@ -1,11 +1,12 @@
 //! `callscope keys`: key management from the machine the store lives on.
 
 use crate::cli::{KeysAction, KeysArgs};
+use callscope_query::Limits;
 use callscope_store::IndexMode;
 use callscope_store::Store;
 
 pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
-    let store = args.store.open(IndexMode::Off)?;
+    let store = args.store.open(IndexMode::Off, Limits::default())?;
     match args.action {
         KeysAction::Create { org, scopes, name } => {
             let key = store.create_key(&org, name.as_deref(), &scopes).await?;

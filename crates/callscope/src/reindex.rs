@@ -6,6 +6,7 @@
 
 use crate::cli::StoreArgs;
 use anyhow::Context;
+use callscope_query::Limits;
 use callscope_store::{INDEX_DIR, IndexMode, Store};
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot remove {}", index_dir.display()))?;
     }
     let started = Instant::now();
-    let store = args.open(IndexMode::Maintain)?;
+    let store = args.open(IndexMode::Maintain, Limits::default())?;
     let (_, latest) = store.index_progress().await?;
     let progress = crate::progress::bar(u64::try_from(latest).unwrap_or(0), "indexing", "changes");
     loop {

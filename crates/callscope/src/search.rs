@@ -2,6 +2,7 @@
 //! terminal. Safe beside a running server: it only reads the committed index.
 
 use crate::cli::SearchArgs;
+use callscope_query::Limits;
 use callscope_query::{
     Aggregations, SearchRequest, Surface, TrackTotalHits, parse_query, parse_sort_list, resolve,
 };
@@ -22,12 +23,12 @@ const COLUMNS: [(&str, &str); 7] = [
 pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let filter: Value = serde_json::from_str(&args.filter)
         .map_err(|e| anyhow::anyhow!("the filter is not JSON: {e}"))?;
-    let query = parse_query(Surface::Native, &filter)?;
+    let query = parse_query(Surface::Native, &filter, &Limits::default())?;
     let sort = parse_sort_list(Surface::Native, &args.sort)?;
     for field in &args.fields {
         resolve(Surface::Native, field)?;
     }
-    let store = args.store.open(IndexMode::Read)?;
+    let store = args.store.open(IndexMode::Read, Limits::default())?;
     let request = SearchRequest {
         query,
         sort,

@@ -34,7 +34,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(file) => TrustedRoots::from_pem_file(file)?,
         None => TrustedRoots::Public,
     };
-    let store = args.store.open(IndexMode::Maintain)?;
+    let limits = args.limits.limits();
+    let store = args.store.open(IndexMode::Maintain, limits)?;
     if store.count_keys().await? == 0 {
         let key = store
             .create_key(
@@ -94,6 +95,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             },
             llm,
             recordings: Some(recordings),
+            limits,
         }),
         signals: Arc::default(),
     };

@@ -5,16 +5,11 @@ use crate::QueryError;
 use crate::ast::{Aggregation, AggregationKind, Aggregations, DateInterval, RangeBucket};
 use crate::fields::{FieldKind, IndexField, Surface, resolve};
 use crate::json::{check_keys, describe, object, only_entry, unknown_key};
+use crate::limits::{Limits, limit_note};
 use crate::parse::kind_noun;
 use callscope_model::TimeBound;
 use serde_json::{Map, Value};
 
-/// Most aggregations in one request, counting sub-aggregations, to bound the server's work.
-const MAX_AGGREGATIONS: usize = 100;
-/// Deepest nesting of sub-aggregations (the top level is 1).
-const MAX_DEPTH: usize = 5;
-/// Largest `terms` size.
-const MAX_TERMS_SIZE: u64 = 10_000;
 /// Elasticsearch's default `terms` size.
 const DEFAULT_TERMS_SIZE: u32 = 10;
 /// Elasticsearch's default `percents`.
@@ -43,18 +38,29 @@ const HOUR_MS: u64 = 60 * MINUTE_MS;
 const DAY_MS: u64 = 24 * HOUR_MS;
 
 /// Parses the value of a request's `aggs` (or `aggregations`): `{name: {<kind>: {...},
-/// "aggs": {...}}}`, with field names written as on `surface`.
-pub fn parse_aggs(surface: Surface, json: &Value) -> Result<Aggregations, QueryError> {
-    Parser { surface, seen: 0 }.aggs(json, 1)
+/// "aggs": {...}}}`, with field names written as on `surface`; their number, nesting and
+/// sizes are bounded by `limits`, to bound the server's work.
+pub fn parse_aggs(
+    surface: Surface,
+    json: &Value,
+    limits: &Limits,
+) -> Result<Aggregations, QueryError> {
+    Parser {
+        surface,
+        limits,
+        seen: 0,
+    }
+    .aggs(json, 1)
 }
 
-/// Walks the aggregations, counting them against [`MAX_AGGREGATIONS`].
-struct Parser {
+/// Walks the aggregations, counting them against the limit.
+struct Parser<'l> {
     surface: Surface,
+    limits: &'l Limits,
     seen: usize,
 }
 
-impl Parser {
+impl Parser<'_> {
     /// An `aggs` object whose aggregations sit at nesting level `depth`.
     fn aggs(&mut self, json: &Value, depth: usize) -> Result<Aggregations, QueryError> {
         object("aggs", json)?
@@ -88,14 +94,18 @@ impl Parser {
     /// Refuses the aggregation that goes past either limit.
     fn count(&mut self, name: &str, depth: usize) -> Result<(), QueryError> {
         self.seen += 1;
-        if self.seen > MAX_AGGREGATIONS {
+        let max_aggregations = self.limits.max_aggregations;
+        if self.seen > max_aggregations {
             return Err(QueryError::new(format!(
-                "more than {MAX_AGGREGATIONS} aggregations; ask for fewer"
+                "more than {max_aggregations} aggregations {}; ask for fewer",
+                limit_note("max_aggregations", max_aggregations)
             )));
         }
-        if depth > MAX_DEPTH {
+        let max_depth = self.limits.max_aggregation_depth;
+        if depth > max_depth {
             return Err(QueryError::new(format!(
-                "aggregation `{name}` nests deeper than {MAX_DEPTH} levels"
+                "aggregation `{name}` nests deeper than {max_depth} levels {}",
+                limit_note("max_aggregation_depth", max_depth)
             )));
         }
         Ok(())
@@ -132,6 +142,7 @@ impl Parser {
         let context = format!("{kind} aggregation `{name}`");
         let agg = Agg {
             surface: self.surface,
+            limits: self.limits,
             params: object(&context, params)?,
             context,
             kind,
@@ -171,6 +182,7 @@ fn check_name(name: &str) -> Result<(), QueryError> {
 /// One aggregation's parameters, with what refusals need.
 struct Agg<'a> {
     surface: Surface,
+    limits: &'a Limits,
     params: &'a Map<String, Value>,
     /// "terms aggregation `by_agent`".
     context: String,
@@ -190,15 +202,17 @@ impl Agg<'_> {
     fn terms(&self) -> Result<AggregationKind, QueryError> {
         self.accept(&["field", "size"])?;
         let field = self.sortable_field()?;
+        let max_size = self.limits.max_terms_size;
         let size = match self.params.get("size") {
-            None => DEFAULT_TERMS_SIZE,
+            None => DEFAULT_TERMS_SIZE.min(max_size),
             Some(size) => size
                 .as_u64()
-                .filter(|size| (1..=MAX_TERMS_SIZE).contains(size))
                 .and_then(|size| u32::try_from(size).ok())
+                .filter(|size| (1..=max_size).contains(size))
                 .ok_or_else(|| {
                     self.error(format!(
-                        "size must be a whole number from 1 to {MAX_TERMS_SIZE}, got {size}"
+                        "size must be a whole number from 1 to {max_size} {}, got {size}",
+                        limit_note("max_terms_size", max_size)
                     ))
                 })?,
         };
@@ -308,6 +322,7 @@ impl Agg<'_> {
                 ));
             }
         };
+        self.within_buckets("ranges", items.len())?;
         let ranges = items
             .iter()
             .map(|item| self.range_bucket(&field, item))
@@ -361,18 +376,21 @@ impl Agg<'_> {
         let field = self.numeric_field()?;
         let percents = match self.params.get("percents") {
             None => DEFAULT_PERCENTS.to_vec(),
-            Some(Value::Array(items)) if !items.is_empty() => items
-                .iter()
-                .map(|item| {
-                    item.as_f64()
-                        .filter(|percent| (0.0..=100.0).contains(percent))
-                        .ok_or_else(|| {
-                            self.error(format!(
-                                "each percent must be a number from 0 to 100, got {item}"
-                            ))
-                        })
-                })
-                .collect::<Result<_, _>>()?,
+            Some(Value::Array(items)) if !items.is_empty() => {
+                self.within_buckets("percents", items.len())?;
+                items
+                    .iter()
+                    .map(|item| {
+                        item.as_f64()
+                            .filter(|percent| (0.0..=100.0).contains(percent))
+                            .ok_or_else(|| {
+                                self.error(format!(
+                                    "each percent must be a number from 0 to 100, got {item}"
+                                ))
+                            })
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             Some(other) => {
                 return Err(self.error(format!(
                     "percents must be a non-empty list of numbers, got {}",
@@ -381,6 +399,18 @@ impl Agg<'_> {
             }
         };
         Ok(AggregationKind::Percentiles { field, percents })
+    }
+
+    /// Refuses a list of `what` longer than an answer may hold buckets.
+    fn within_buckets(&self, what: &str, count: usize) -> Result<(), QueryError> {
+        let max = self.limits.max_buckets;
+        if u32::try_from(count).map_or(true, |count| count > max) {
+            return Err(self.error(format!(
+                "{count} {what} are more than {max} {}",
+                limit_note("max_buckets", max)
+            )));
+        }
+        Ok(())
     }
 
     /// `min_doc_count`, 0 by default so empty buckets are kept, as Elasticsearch's histograms.

@@ -20,7 +20,7 @@ fn agent() -> IndexField {
 }
 
 fn aggs(surface: Surface, json: &Value) -> Aggregations {
-    match parse_aggs(surface, json) {
+    match parse_aggs(surface, json, &Limits::default()) {
         Ok(aggs) => aggs,
         Err(error) => panic!("refused {json}: {error}"),
     }
@@ -43,7 +43,7 @@ fn leaf(kind: AggregationKind) -> Aggregation {
 }
 
 fn refusal(json: &Value) -> String {
-    match parse_aggs(Surface::Insights, json) {
+    match parse_aggs(Surface::Insights, json, &Limits::default()) {
         Ok(aggs) => panic!("accepted {json} as {aggs:?}"),
         Err(error) => error.to_string(),
     }
@@ -425,8 +425,12 @@ fn nested(levels: usize) -> Value {
 
 #[test]
 fn depth_and_count_are_limited() {
-    assert!(parse_aggs(Surface::Insights, &json!({ "top": nested(MAX_DEPTH) })).is_ok());
-    refused_naming(&json!({ "top": nested(MAX_DEPTH + 1) }), &["deeper than 5"]);
+    let limits = Limits::default();
+    assert!(parse_aggs(Surface::Insights, &json!({ "top": nested(5) }), &limits).is_ok());
+    refused_naming(
+        &json!({ "top": nested(6) }),
+        &["deeper than 5", "`max_aggregation_depth` is 5"],
+    );
     let many = |count: usize| -> Value {
         (0..count)
             .map(|n| {
@@ -438,6 +442,15 @@ fn depth_and_count_are_limited() {
             .collect::<serde_json::Map<_, _>>()
             .into()
     };
-    assert!(parse_aggs(Surface::Insights, &many(MAX_AGGREGATIONS)).is_ok());
-    refused_naming(&many(MAX_AGGREGATIONS + 1), &["more than 100 aggregations"]);
+    assert!(parse_aggs(Surface::Insights, &many(100), &limits).is_ok());
+    refused_naming(
+        &many(101),
+        &["more than 100 aggregations", "`max_aggregations` is 100"],
+    );
+    let few = Limits {
+        max_aggregations: 2,
+        ..limits
+    };
+    assert!(parse_aggs(Surface::Insights, &many(2), &few).is_ok());
+    assert!(parse_aggs(Surface::Insights, &many(3), &few).is_err());
 }

@@ -7,6 +7,7 @@ mod aggs;
 pub mod ast;
 pub mod fields;
 mod json;
+mod limits;
 mod parse;
 mod project;
 mod sort;
@@ -20,6 +21,7 @@ pub use ast::{
 pub use fields::{
     FieldInfo, FieldKind, IndexField, Surface, catalogue, kind_of, resolve, resolve_sort,
 };
+pub use limits::{Limits, limit_note};
 pub use parse::parse_query;
 pub use project::{parse_fields, project};
 pub use sort::{parse_sort_json, parse_sort_list};

@@ -5,16 +5,9 @@ use crate::QueryError;
 use crate::ast::{BoolQuery, Operator, Query, RangeBounds, Scalar};
 use crate::fields::{FieldKind, IndexField, Surface, resolve};
 use crate::json::{check_keys, describe, object, only_entry, unknown_key};
+use crate::limits::{Limits, limit_note};
 use callscope_model::{TimeBound, Timestamp};
 use serde_json::{Map, Value};
-
-/// Deepest clause nesting accepted; deeper queries are refused to bound the server's work.
-const MAX_DEPTH: usize = 32;
-/// Most clauses accepted in one query, for the same reason.
-const MAX_CLAUSES: usize = 1024;
-/// Most values accepted in one `terms` clause (Elasticsearch's default is far higher, but a
-/// longer list is better split or expressed differently).
-const MAX_TERMS: usize = 1024;
 
 /// The occurrence lists of `bool`, also the keys of seed 001's bare form.
 const OCCURRENCES: [&str; 4] = ["must", "filter", "should", "must_not"];
@@ -43,21 +36,26 @@ const CLAUSES: [&str; 9] = [
 /// a whole UTC day, so `lte: "2020-09-17"` includes all of the 17th and `gt: "2020-09-17"`
 /// starts on the 18th. This is also what Elasticsearch does with a bound's missing time of
 /// day ("missing date components": `gt` and `lte` round up, `gte` and `lt` round down).
-pub fn parse_query(surface: Surface, json: &Value) -> Result<Query, QueryError> {
+///
+/// Nesting, clause count and `terms` lists are bounded by `limits`, to bound the server's
+/// work.
+pub fn parse_query(surface: Surface, json: &Value, limits: &Limits) -> Result<Query, QueryError> {
     Parser {
         surface,
+        limits,
         clauses: 0,
     }
     .clause(json, 1)
 }
 
-/// Walks the query, counting clauses against [`MAX_CLAUSES`].
-struct Parser {
+/// Walks the query, counting clauses against the limit.
+struct Parser<'l> {
     surface: Surface,
+    limits: &'l Limits,
     clauses: usize,
 }
 
-impl Parser {
+impl Parser<'_> {
     /// One clause object at nesting level `depth` (the top is 1).
     fn clause(&mut self, json: &Value, depth: usize) -> Result<Query, QueryError> {
         self.count(depth)?;
@@ -76,7 +74,7 @@ impl Parser {
             "match_all" => match_all(body),
             "exists" => exists(self.surface, body),
             "term" => term(&self.leaf("term", body)?),
-            "terms" => terms(&self.leaf("terms", body)?),
+            "terms" => terms(&self.leaf("terms", body)?, self.limits.max_terms_values),
             "match" => match_text(&self.leaf("match", body)?),
             "match_phrase" => match_phrase(&self.leaf("match_phrase", body)?),
             "range" => range(&self.leaf("range", body)?),
@@ -87,15 +85,19 @@ impl Parser {
 
     /// Refuses the clause that goes past either limit.
     fn count(&mut self, depth: usize) -> Result<(), QueryError> {
-        if depth > MAX_DEPTH {
+        let max_depth = self.limits.max_query_depth;
+        if depth > max_depth {
             return Err(QueryError::new(format!(
-                "the query nests deeper than {MAX_DEPTH} levels; flatten its bool clauses"
+                "the query nests deeper than {max_depth} levels {}; flatten its bool clauses",
+                limit_note("max_query_depth", max_depth)
             )));
         }
         self.clauses += 1;
-        if self.clauses > MAX_CLAUSES {
+        let max_clauses = self.limits.max_query_clauses;
+        if self.clauses > max_clauses {
             return Err(QueryError::new(format!(
-                "the query has more than {MAX_CLAUSES} clauses; use terms for lists of values"
+                "the query has more than {max_clauses} clauses {}; use terms for lists of values",
+                limit_note("max_query_clauses", max_clauses)
             )));
         }
         Ok(())
@@ -179,7 +181,7 @@ fn term(leaf: &Leaf) -> Result<Query, QueryError> {
 }
 
 /// `{"terms": {"f": [v, ...]}}`.
-fn terms(leaf: &Leaf) -> Result<Query, QueryError> {
+fn terms(leaf: &Leaf, max_values: usize) -> Result<Query, QueryError> {
     let Value::Array(items) = leaf.value else {
         return Err(leaf.error(format!(
             "expected a list of values, got {}; use term for a single value",
@@ -189,8 +191,11 @@ fn terms(leaf: &Leaf) -> Result<Query, QueryError> {
     if items.is_empty() {
         return Err(leaf.error("the list of values is empty; give at least one value"));
     }
-    if items.len() > MAX_TERMS {
-        return Err(leaf.error(format!("more than {MAX_TERMS} values; split the query")));
+    if items.len() > max_values {
+        return Err(leaf.error(format!(
+            "more than {max_values} values {}; split the query",
+            limit_note("max_terms_values", max_values)
+        )));
     }
     let values = items
         .iter()

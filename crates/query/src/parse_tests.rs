@@ -35,7 +35,7 @@ fn at(millis: i64) -> Scalar {
 }
 
 fn parsed(surface: Surface, json: &Value) -> Query {
-    match parse_query(surface, json) {
+    match parse_query(surface, json, &Limits::default()) {
         Ok(query) => query,
         Err(error) => panic!("refused {json}: {error}"),
     }
@@ -50,7 +50,7 @@ fn native(json: &Value) -> Query {
 }
 
 fn refusal(surface: Surface, json: &Value) -> String {
-    match parse_query(surface, json) {
+    match parse_query(surface, json, &Limits::default()) {
         Ok(query) => panic!("accepted {json} as {query:?}"),
         Err(error) => error.to_string(),
     }
@@ -577,10 +577,10 @@ fn terms_needs_a_bounded_non_empty_list() {
         &json!({"terms": {"source": "1"}}),
         &["terms on `source`", "list", "use term"],
     );
-    let values: Vec<usize> = (0..=MAX_TERMS).collect();
+    let values: Vec<usize> = (0..=1024).collect();
     refused_naming(
         &json!({"terms": {"source": values}}),
-        &["terms on `source`", "1024"],
+        &["terms on `source`", "1024", "`max_terms_values`"],
     );
 }
 
@@ -614,8 +614,21 @@ fn nested(levels: usize) -> Value {
 
 #[test]
 fn nesting_is_limited_to_32_levels() {
-    assert!(parse_query(Surface::Insights, &nested(MAX_DEPTH - 1)).is_ok());
-    refused_naming(&nested(MAX_DEPTH), &["deeper than 32"]);
+    let limits = Limits::default();
+    assert!(parse_query(Surface::Insights, &nested(31), &limits).is_ok());
+    refused_naming(&nested(32), &["deeper than 32", "`max_query_depth` is 32"]);
+    let shallow = Limits {
+        max_query_depth: 3,
+        ..limits
+    };
+    assert!(parse_query(Surface::Insights, &nested(2), &shallow).is_ok());
+    let refusal = parse_query(Surface::Insights, &nested(3), &shallow).err();
+    assert!(
+        refusal
+            .as_ref()
+            .is_some_and(|e| e.0.contains("`max_query_depth` is 3")),
+        "{refusal:?}"
+    );
 }
 
 #[test]
@@ -627,6 +640,9 @@ fn clauses_are_limited_to_1024() {
             .collect();
         json!({"should": clauses})
     };
-    assert!(parse_query(Surface::Insights, &terms(MAX_CLAUSES - 1)).is_ok());
-    refused_naming(&terms(MAX_CLAUSES), &["more than 1024 clauses"]);
+    assert!(parse_query(Surface::Insights, &terms(1023), &Limits::default()).is_ok());
+    refused_naming(
+        &terms(1024),
+        &["more than 1024 clauses", "`max_query_clauses` is 1024"],
+    );
 }

@@ -4,15 +4,29 @@
 
 use crate::QueryError;
 use crate::json::describe;
+use crate::limits::{Limits, limit_note};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// Parses a list of dotted paths (`["agent_information.name", "status"]`), or a single path.
-pub fn parse_fields(json: &Value) -> Result<Vec<String>, QueryError> {
+/// Most names in one path: deeper than any rendered document goes, and the projection walks
+/// a path by recursion.
+const MAX_PATH_NAMES: usize = 32;
+
+/// Parses a list of dotted paths (`["agent_information.name", "status"]`), or a single path;
+/// at most `limits.max_project_fields` of them.
+pub fn parse_fields(json: &Value, limits: &Limits) -> Result<Vec<String>, QueryError> {
     let items = match json {
         Value::Array(items) => items.as_slice(),
         single => std::slice::from_ref(single),
     };
+    let max = limits.max_project_fields;
+    if items.len() > max {
+        return Err(QueryError::new(format!(
+            "{} paths are more than {max} {}",
+            items.len(),
+            limit_note("max_project_fields", max)
+        )));
+    }
     items.iter().map(checked_path).collect()
 }
 
@@ -25,6 +39,11 @@ fn checked_path(item: &Value) -> Result<String, QueryError> {
         )));
     };
     let path = path.trim();
+    if path.split('.').count() > MAX_PATH_NAMES {
+        return Err(QueryError::new(format!(
+            "field path `{path}` has more than {MAX_PATH_NAMES} names"
+        )));
+    }
     if path.split('.').any(str::is_empty) {
         return Err(QueryError::new(format!(
             "field path `{path}` has an empty name; write names separated by single dots"
@@ -102,7 +121,7 @@ mod tests {
     use serde_json::json;
 
     fn fields(json: &Value) -> Vec<String> {
-        match parse_fields(json) {
+        match parse_fields(json, &Limits::default()) {
             Ok(paths) => paths,
             Err(error) => panic!("refused {json}: {error}"),
         }
@@ -132,7 +151,9 @@ mod tests {
             (json!([""]), "empty name"),
             (json!([".a"]), "`.a`"),
         ] {
-            let message = parse_fields(&json).err().map(|error| error.to_string());
+            let message = parse_fields(&json, &Limits::default())
+                .err()
+                .map(|error| error.to_string());
             assert!(
                 message
                     .as_deref()

@@ -3,8 +3,9 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::request_log::RequestOwner;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use bytes::Bytes;
@@ -95,6 +96,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
+/// Path segments (`/v1/calls/{id}`), with a segment that cannot be read (`%FF`, a wrong
+/// recording channel) refused in the `{"error", "code"}` shape rather than axum's plain text.
+#[derive(Debug)]
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|rejection| {
+                ApiError::InvalidParameter(format!("path: {}", rejection.body_text()))
+            })
+    }
+}
+
 /// The authenticated caller: the key's organization and scopes.
 ///
 /// The key is read from `Authorization: Bearer <key>` or from seed 001's `X-Vgai-Key`.
@@ -129,6 +148,9 @@ impl FromRequestParts<AppState> for Caller {
             .authenticate(secret)
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        if let Some(owner) = parts.extensions.get::<RequestOwner>() {
+            owner.set(&principal.organization_id, &principal.key_id);
+        }
         Ok(Self(principal))
     }
 }

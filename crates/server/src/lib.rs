@@ -9,6 +9,7 @@ mod lifecycle;
 mod native;
 mod params;
 mod recordings;
+mod request_log;
 mod signing;
 
 pub use error::ApiError;
@@ -17,13 +18,13 @@ pub use recordings::RecordingSettings;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Method;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use callscope_store::Store;
 use serde_json::json;
 use std::sync::Arc;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::catch_panic::CatchPanicLayer;
 
 /// Settings of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -41,6 +42,8 @@ pub struct ServerConfig {
     pub llm: Option<callscope_analysis::LlmConfig>,
     /// Where uploaded recordings are kept; `None` refuses uploads.
     pub recordings: Option<RecordingSettings>,
+    /// What one request may ask for (the store enforces the same values on searches).
+    pub limits: callscope_query::Limits,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
             webhooks: WebhookSettings::default(),
             llm: None,
             recordings: None,
+            limits: callscope_query::Limits::default(),
         }
     }
 }
@@ -106,13 +110,15 @@ pub fn router(state: AppState) -> Router {
             ))
         })
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(
-            // One INFO line per request (method, path, status, latency): what an operator
-            // reads first; tower-http's default level is DEBUG.
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        // A handler that panics is a bug; its caller still gets the one error shape, and the
+        // connection stays up.
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::Internal("a request handler panicked".into()).into_response()
+            },
+        ))
+        // Outermost, so the log sees every answer, the panic's included. `Router::layer`
+        // wraps each route, so the route template is known here.
+        .layer(axum::middleware::from_fn(request_log::log_request))
         .with_state(state)
 }

@@ -9,10 +9,10 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Caller, QueryParams};
+use crate::extract::{Caller, PathParams, QueryParams};
 use crate::signing::{hex, hmac_sha256, unhex};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callscope_analysis::AudioFormat;
@@ -199,7 +199,7 @@ pub async fn delete_call(state: &AppState, org: &str, id: &str) -> Result<bool, 
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(param): QueryParams<ChannelsParam>,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -338,7 +338,7 @@ pub async fn link(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(param): QueryParams<ChannelsParam>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
@@ -387,7 +387,7 @@ pub struct LinkParams {
 pub async fn serve_file(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((org, id, channels)): Path<(String, String, Channels)>,
+    PathParams((org, id, channels)): PathParams<(String, String, Channels)>,
     QueryParams(link): QueryParams<LinkParams>,
 ) -> Result<Response, ApiError> {
     let recordings = settings(&state)?;

@@ -13,7 +13,7 @@ mod webhooks;
 
 pub use embedded::{Durability, EmbeddedStore, INDEX_DIR, IndexMode, StoreOptions};
 pub use error::StoreError;
-pub use index::{MAX_SORT_KEYS, MAX_WINDOW};
+pub use index::MAX_SORT_KEYS;
 pub use keys::{KeyInfo, NewKey, Principal};
 pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
 pub use webhooks::{AttemptVerdict, Delivery, DeliveryAttempt, DueDelivery, WebhookEndpoint};

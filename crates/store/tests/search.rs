@@ -12,11 +12,11 @@ mod common;
 
 use callscope_model::{Call, Role, TranscriptEntry, WriteContext, call_from_json};
 use callscope_query::{
-    Aggregations, Query, SearchRequest, SortKey, Surface, TotalRelation, TrackTotalHits,
+    Aggregations, Limits, Query, SearchRequest, SortKey, Surface, TotalRelation, TrackTotalHits,
     parse_aggs, parse_query, parse_sort_list,
 };
 use callscope_store::{
-    CallBuilder, Durability, EmbeddedStore, INDEX_DIR, IndexMode, SearchResult, Store,
+    CallBuilder, Durability, EmbeddedStore, INDEX_DIR, IndexMode, SearchResult, Store, StoreError,
     StoreOptions, WriteMode,
 };
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
@@ -77,6 +77,7 @@ macro_rules! search_suite {
                 aggs_over_several_segments,
                 aggs_date_histogram_by_month_of_no_calls_is_empty,
                 aggs_range_returns_exactly_the_requested_buckets,
+                aggs_past_the_bucket_limit_are_refused_before_they_run,
                 a_write_is_searchable_after_refresh,
                 a_deleted_call_leaves_search_after_refresh,
                 an_upsert_moves_the_call_between_filters,
@@ -523,7 +524,8 @@ fn ready(call: Call) -> CallBuilder {
 // ---- requests --------------------------------------------------------------------------------
 
 fn query(surface: Surface, json: &Value) -> Query {
-    parse_query(surface, json).unwrap_or_else(|e| panic!("query {json} refused: {e}"))
+    parse_query(surface, json, &Limits::default())
+        .unwrap_or_else(|e| panic!("query {json} refused: {e}"))
 }
 
 fn sort(surface: Surface, text: &str) -> Vec<SortKey> {
@@ -531,7 +533,8 @@ fn sort(surface: Surface, text: &str) -> Vec<SortKey> {
 }
 
 fn aggs(surface: Surface, json: &Value) -> Aggregations {
-    parse_aggs(surface, json).unwrap_or_else(|e| panic!("aggs {json} refused: {e}"))
+    parse_aggs(surface, json, &Limits::default())
+        .unwrap_or_else(|e| panic!("aggs {json} refused: {e}"))
 }
 
 fn request(query: Query, sort: Vec<SortKey>, offset: u64, limit: u32) -> SearchRequest {
@@ -1143,7 +1146,7 @@ fn match_on_an_id_field_is_refused_naming_the_field() {
     ] {
         for clause in ["match", "match_phrase"] {
             let json = json!({clause: {name: "shut up"}});
-            let message = match parse_query(surface, &json) {
+            let message = match parse_query(surface, &json, &Limits::default()) {
                 Ok(parsed) => panic!("{json} was accepted as {parsed:?}"),
                 Err(error) => error.to_string(),
             };
@@ -3160,6 +3163,84 @@ async fn transcript_appends_are_searchable(store: &dyn Store) {
     );
 }
 
+/// The refusal of a search the caller must change, whose message names every one of `words`.
+async fn refused(store: &dyn Store, org: &str, search: &SearchRequest, words: &[&str]) {
+    match store.search(org, search).await {
+        Err(StoreError::Invalid(error)) => {
+            let message = error.to_string();
+            for word in words {
+                assert!(message.contains(word), "`{word}` not in {message:?}");
+            }
+        }
+        other => panic!(
+            "{:?}: expected a refusal naming {words:?}, got {other:?}",
+            search.aggs
+        ),
+    }
+}
+
+fn aggs_request(json: &Value) -> SearchRequest {
+    let mut search = request(Query::MatchAll, Vec::new(), 0, 0);
+    search.aggs = aggs(Surface::Native, json);
+    search
+}
+
+async fn aggs_past_the_bucket_limit_are_refused_before_they_run(store: &dyn Store) {
+    let corpus = load(store).await;
+    // Histograms that fill empty buckets hold one per interval from the smallest value to the
+    // largest, however few calls there are: far past the default 65,536 here.
+    for (json, words) in [
+        (
+            json!({"h": {"histogram": {"field": "duration_ms", "interval": 1e-9}}}),
+            vec!["histogram `h`", "`max_buckets` is 65536"],
+        ),
+        (
+            json!({"h": {"date_histogram": {"field": "created_at", "fixed_interval": "1ms"}}}),
+            vec!["histogram `h`", "`max_buckets` is 65536"],
+        ),
+        (
+            json!({"by_agent": {"terms": {"field": "agent.id", "size": 10000},
+                   "aggs": {"per_second": {"date_histogram":
+                       {"field": "created_at", "fixed_interval": "1s"}}}}}),
+            vec!["histogram `by_agent>per_second`", "`max_buckets` is 65536"],
+        ),
+    ] {
+        refused(store, ORG_A, &aggs_request(&json), &words).await;
+    }
+    // The same seconds where calls are (`min_doc_count: 1`) are few, and answered.
+    let answer = aggregate(
+        store,
+        ORG_A,
+        &json!({}),
+        &json!({"by_agent": {"terms": {"field": "agent.id", "size": 10000},
+                 "aggs": {"per_second": {"date_histogram":
+                     {"field": "created_at", "fixed_interval": "1s", "min_doc_count": 1}}}}}),
+    )
+    .await;
+    let mut per_agent: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
+    for call in of_org(&corpus, ORG_A) {
+        if let Some(agent) = agent_id(call) {
+            let second = call.created_at.as_millis().div_euclid(SECOND) * SECOND;
+            *per_agent
+                .entry(agent.to_owned())
+                .or_default()
+                .entry(second)
+                .or_default() += 1;
+        }
+    }
+    let mut got: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
+    for bucket in answer["by_agent"]["buckets"].as_array().unwrap() {
+        let seconds = bucket["per_second"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
+            .collect();
+        got.insert(bucket["key"].as_str().unwrap().to_owned(), seconds);
+    }
+    assert_eq!(got, per_agent);
+}
+
 // ---- 12. crash and catch-up (embedded) -------------------------------------------------------
 
 fn open(dir: &Path) -> EmbeddedStore {
@@ -3347,4 +3428,51 @@ async fn embedded_resumes_a_stale_index_with_later_updates_and_deletes() {
         .await
         .contains(&changed.id)
     );
+}
+
+/// Limits set by the operator hold where they can only be counted while the search runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_limits_that_trip_during_a_search_refuse_it_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let open_with = |limits: Limits| {
+        EmbeddedStore::open_with(
+            dir.path(),
+            StoreOptions {
+                durability: Durability::Normal,
+                limits,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let store = open_with(Limits::default());
+    let corpus = load(&store).await;
+    drop(store);
+    let agents: BTreeSet<&str> = of_org(&corpus, ORG_A)
+        .into_iter()
+        .filter_map(agent_id)
+        .collect();
+    assert!(agents.len() > 3, "{agents:?}");
+    let by_agent = aggs_request(&json!({"a": {"terms": {"field": "agent.id", "size": 100}}}));
+
+    // More agents than three buckets: known only once the terms are collected.
+    let store = open_with(Limits {
+        max_buckets: 3,
+        ..Limits::default()
+    });
+    refused(
+        &store,
+        ORG_A,
+        &by_agent,
+        &[&format!("{} buckets", agents.len()), "`max_buckets` is 3"],
+    )
+    .await;
+    drop(store);
+
+    // No memory at all for aggregations: the first bucket trips the guard.
+    let store = open_with(Limits {
+        max_search_memory_mb: 0,
+        ..Limits::default()
+    });
+    refused(&store, ORG_A, &by_agent, &["`max_search_memory_mb` is 0"]).await;
 }

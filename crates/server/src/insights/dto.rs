@@ -7,19 +7,17 @@
 //! Search answers wrap the documents in seed 001's envelope, whose page figures are strings.
 
 use crate::error::ApiError;
-use crate::params::{invalid, non_empty, parse_number, parse_time};
+use crate::params::{invalid, non_empty, page_size, parse_number, parse_time, within_window};
 use callscope_model::{Agent, Call, Channel, FlowNode, Parameter, Role, Tag, TimeBound, Timestamp};
 use callscope_query::{
-    BoolQuery, IndexField, Query, RangeBounds, Scalar, SearchRequest, SortKey, Surface,
+    BoolQuery, IndexField, Limits, Query, RangeBounds, Scalar, SearchRequest, SortKey, Surface,
     TrackTotalHits, parse_aggs, parse_fields, parse_query, parse_sort_list, resolve,
 };
-use callscope_store::{MAX_SORT_KEYS, MAX_WINDOW};
+use callscope_store::MAX_SORT_KEYS;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// Largest `page_size`.
-const MAX_PAGE_SIZE: u32 = 1000;
 /// `page_size` when none is given.
 const DEFAULT_PAGE_SIZE: u32 = 10;
 const DAY_MS: i64 = 86_400_000;
@@ -229,9 +227,12 @@ impl InsightsParams {
     /// Parses and checks every parameter. `max_range_days`, when set, is the configured cap
     /// on how far apart `from_date` and `to_date` may be (seed 001's service allows 60 days);
     /// both dates are then required.
-    pub fn into_request(self, max_range_days: Option<u32>) -> Result<InsightsRequest, ApiError> {
-        let page_size = parse_number("page_size", self.page_size, 1..=MAX_PAGE_SIZE)?
-            .unwrap_or(DEFAULT_PAGE_SIZE);
+    pub fn into_request(
+        self,
+        max_range_days: Option<u32>,
+        limits: &Limits,
+    ) -> Result<InsightsRequest, ApiError> {
+        let page_size = page_size("page_size", self.page_size, DEFAULT_PAGE_SIZE, limits)?;
         let page_number = parse_number("page_number", self.page_number, 0..=u64::MAX)?.unwrap_or(0);
         let offset = page_number
             .checked_mul(u64::from(page_size))
@@ -243,14 +244,13 @@ impl InsightsParams {
                     ),
                 )
             })?;
-        if offset.saturating_add(u64::from(page_size)) > MAX_WINDOW {
-            return Err(invalid(
-                "page_number",
-                format!(
-                    "pages may reach at most {MAX_WINDOW} sessions deep; narrow the dates or the filter"
-                ),
-            ));
-        }
+        within_window(
+            "page_number",
+            offset,
+            page_size,
+            limits,
+            "narrow the dates or the filter",
+        )?;
         let from = parse_time("from_date", self.from_date)?;
         let to = parse_time("to_date", self.to_date)?;
         check_range(from, to, max_range_days)?;
@@ -280,21 +280,29 @@ impl InsightsParams {
                 parse_query(
                     Surface::Insights,
                     &parse_json("filter_by", &text, FILTER_BY_SHAPE)?,
+                    limits,
                 )
                 .map_err(|e| invalid("filter_by", e))
             })
             .transpose()?;
         let fields = non_empty(self.project_fields)
             .map(|text| {
-                parse_fields(&parse_json("project_fields", &text, PROJECT_FIELDS_SHAPE)?)
-                    .map_err(|e| invalid("project_fields", e))
+                parse_fields(
+                    &parse_json("project_fields", &text, PROJECT_FIELDS_SHAPE)?,
+                    limits,
+                )
+                .map_err(|e| invalid("project_fields", e))
             })
             .transpose()?
             .unwrap_or_default();
         let aggs = non_empty(self.aggs)
             .map(|text| {
-                parse_aggs(Surface::Insights, &parse_json("aggs", &text, AGGS_SHAPE)?)
-                    .map_err(|e| invalid("aggs", e))
+                parse_aggs(
+                    Surface::Insights,
+                    &parse_json("aggs", &text, AGGS_SHAPE)?,
+                    limits,
+                )
+                .map_err(|e| invalid("aggs", e))
             })
             .transpose()?
             .unwrap_or_default();

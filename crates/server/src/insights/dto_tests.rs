@@ -326,7 +326,7 @@ fn params(pairs: &[(&str, &str)]) -> Result<InsightsParams, String> {
 
 fn request(pairs: &[(&str, &str)], max_range_days: Option<u32>) -> InsightsRequest {
     let parsed = params(pairs).unwrap_or_else(|message| panic!("{message}"));
-    match parsed.into_request(max_range_days) {
+    match parsed.into_request(max_range_days, &Limits::default()) {
         Ok(request) => request,
         Err(error) => panic!("{pairs:?} refused: {error:?}"),
     }
@@ -334,7 +334,7 @@ fn request(pairs: &[(&str, &str)], max_range_days: Option<u32>) -> InsightsReque
 
 fn refusal(pairs: &[(&str, &str)], max_range_days: Option<u32>) -> String {
     let parsed = params(pairs).unwrap_or_else(|message| panic!("{message}"));
-    match parsed.into_request(max_range_days) {
+    match parsed.into_request(max_range_days, &Limits::default()) {
         Err(ApiError::InvalidParameter(message)) => message,
         other => panic!("{pairs:?}: expected INVALID_PARAMETER, got {other:?}"),
     }
@@ -407,6 +407,7 @@ fn seed_001_first_example_query() {
     let Ok(filter_by) = parse_query(
         Surface::Insights,
         &json!({"must": [{"term": {"status": "ended"}}]}),
+        &Limits::default(),
     ) else {
         panic!("the seed's filter is valid")
     };

@@ -4,10 +4,10 @@
 use super::dto::{InsightsParams, envelope, project_session, session_document};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Caller, QueryParams};
+use crate::extract::{Caller, PathParams, QueryParams};
 use crate::params::{invalid, non_empty, parse_time};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use callscope_model::{Call, Scope};
@@ -21,7 +21,8 @@ pub async fn search_sessions(
     QueryParams(params): QueryParams<InsightsParams>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    let request = params.into_request(state.config.insights_max_range_days)?;
+    let request =
+        params.into_request(state.config.insights_max_range_days, &state.config.limits)?;
     let result = state
         .store
         .search(caller.organization(), &request.search)
@@ -76,7 +77,7 @@ async fn session_on_day(
 pub async fn get_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(day): QueryParams<SessionDay>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
@@ -88,7 +89,7 @@ pub async fn get_session(
 pub async fn find_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let call = state
@@ -103,7 +104,7 @@ pub async fn find_session(
 pub async fn delete_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(day): QueryParams<SessionDay>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Write)?;

@@ -6,7 +6,9 @@
 //! micro-USD; times are RFC 3339 with milliseconds.
 
 use crate::error::ApiError;
-use crate::params::{invalid, non_empty, parse_number, parse_time};
+use crate::params::{
+    invalid, non_empty, page_size, parse_number, parse_time, within_page_size, within_window,
+};
 use callscope_analysis::Extractor;
 use callscope_model::{
     Agent, Call, CallKind, CallStatus, Channel, CostItem, Direction, DisconnectionReason, Event,
@@ -15,7 +17,7 @@ use callscope_model::{
 };
 use callscope_model::{DeliveryStatus, WebhookEvent};
 use callscope_query::{
-    Aggregations, BoolQuery, FieldKind, Operator, Query, RangeBounds, Scalar, SearchAfter,
+    Aggregations, BoolQuery, FieldKind, Limits, Operator, Query, RangeBounds, Scalar, SearchAfter,
     SearchRequest, SortKey, Surface, TrackTotalHits, parse_aggs, parse_fields, parse_query,
     parse_sort_json, project, resolve,
 };
@@ -26,10 +28,6 @@ use callscope_store::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
-/// Most ids in one `POST /v1/calls/search`, as seed 003 documents.
-pub const MAX_BATCH_IDS: usize = 100;
-/// Largest `limit` of a list page.
-pub const MAX_LIMIT: u32 = 1000;
 /// `limit` when none is given, as seed 003 documents.
 pub const DEFAULT_LIMIT: u32 = 10;
 
@@ -502,9 +500,18 @@ fn parse_sort(value: Option<String>) -> Result<(SortField, SortOrder), ApiError>
 
 impl ListParams {
     /// Parses and checks every parameter.
-    pub fn into_request(self) -> Result<ListRequest, ApiError> {
-        let limit = parse_number("limit", self.limit, 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
-        let page = parse_number("page", self.page, 1..=u64::MAX / u64::from(MAX_LIMIT))?;
+    pub fn into_request(self, limits: &Limits) -> Result<ListRequest, ApiError> {
+        let limit = page_size("limit", self.limit, DEFAULT_LIMIT, limits)?;
+        let page = parse_number("page", self.page, 1..=u64::MAX / u64::from(limit))?;
+        if let Some(page) = page {
+            within_window(
+                "page",
+                (page - 1) * u64::from(limit),
+                limit,
+                limits,
+                "page deeper with `cursor`",
+            )?;
+        }
         let (sort, order) = parse_sort(self.sort)?;
         let from = parse_time("from", self.from)?;
         let to = parse_time("to", self.to)?;
@@ -642,9 +649,6 @@ fn list_as_search(list: &ListCalls, text: String) -> Result<SearchRequest, ApiEr
     })
 }
 
-/// Most calls one query may return.
-pub const MAX_SIZE: u32 = 1000;
-
 /// Body of `POST /v1/calls/query`: Elasticsearch's search body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -678,11 +682,8 @@ pub struct QueryRequest {
 
 impl QueryBody {
     /// Parses every part against the native catalogue.
-    pub fn into_request(self) -> Result<QueryRequest, ApiError> {
-        let size = self.size.unwrap_or(DEFAULT_LIMIT);
-        if size > MAX_SIZE {
-            return Err(invalid("size", format!("{size} is more than {MAX_SIZE}")));
-        }
+    pub fn into_request(self, limits: &Limits) -> Result<QueryRequest, ApiError> {
+        let size = within_page_size("size", self.size.unwrap_or(DEFAULT_LIMIT), limits)?;
         let track_total_hits = match &self.track_total_hits {
             None => TrackTotalHits::DEFAULT,
             Some(Value::Bool(true)) => TrackTotalHits::Exact,
@@ -696,7 +697,9 @@ impl QueryBody {
         };
 
         let query = match &self.query {
-            Some(query) => parse_query(Surface::Native, query).map_err(|e| invalid("query", e))?,
+            Some(query) => {
+                parse_query(Surface::Native, query, limits).map_err(|e| invalid("query", e))?
+            }
             None => Query::MatchAll,
         };
         let sort = match &self.sort {
@@ -704,11 +707,13 @@ impl QueryBody {
             None => Vec::new(),
         };
         let aggs = match &self.aggs {
-            Some(aggs) => parse_aggs(Surface::Native, aggs).map_err(|e| invalid("aggs", e))?,
+            Some(aggs) => {
+                parse_aggs(Surface::Native, aggs, limits).map_err(|e| invalid("aggs", e))?
+            }
             None => Aggregations::new(),
         };
         let fields = match &self.fields {
-            Some(fields) => parse_fields(fields).map_err(|e| invalid("fields", e))?,
+            Some(fields) => parse_fields(fields, limits).map_err(|e| invalid("fields", e))?,
             None => Vec::new(),
         };
         let search_after = self
@@ -1031,8 +1036,9 @@ pub struct DeliveriesParams {
 }
 
 impl DeliveriesParams {
-    pub fn limit(&self) -> Result<usize, ApiError> {
-        Ok(parse_number("limit", self.limit.clone(), 1..=MAX_LIMIT as usize)?.unwrap_or(50))
+    pub fn limit(&self, limits: &Limits) -> Result<usize, ApiError> {
+        let limit = page_size("limit", self.limit.clone(), 50, limits)?;
+        Ok(usize::try_from(limit).unwrap_or(usize::MAX))
     }
 }
 
@@ -1069,7 +1075,7 @@ mod tests {
             .collect::<Vec<_>>()
             .join("&");
         let parsed: ListParams = serde_urlencoded_from(&query);
-        parsed.into_request()
+        parsed.into_request(&Limits::default())
     }
 
     fn serde_urlencoded_from(query: &str) -> ListParams {

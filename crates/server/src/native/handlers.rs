@@ -1,14 +1,14 @@
 //! Handlers of the native surface: each parses its input, asks the store, renders the answer.
 
 use super::dto::{
-    BatchRequest, CallView, CallsView, EventsAppend, EventsView, ListParams, ListView,
-    MAX_BATCH_IDS, QueryBody, QueryView, TranscriptAppend, TranscriptView, WriteParams,
+    BatchRequest, CallView, CallsView, EventsAppend, EventsView, ListParams, ListView, QueryBody,
+    QueryView, TranscriptAppend, TranscriptView, WriteParams,
 };
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Caller, JsonBody, QueryParams};
+use crate::extract::{Caller, JsonBody, PathParams, QueryParams};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use callscope_analysis::{AnalysisError, latency_metrics};
@@ -80,7 +80,7 @@ pub async fn create_call(
 pub async fn put_call(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(params): QueryParams<WriteParams>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
@@ -105,7 +105,7 @@ pub async fn put_call(
 pub async fn patch_call(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(params): QueryParams<WriteParams>,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
@@ -143,7 +143,7 @@ pub async fn patch_call(
 pub async fn get_call(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let call = state
@@ -164,7 +164,7 @@ pub async fn delete_call(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(params): QueryParams<WriteParams>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Write)?;
     params.wait_for_index()?;
@@ -183,7 +183,7 @@ pub async fn list_calls(
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    let request = params.into_request()?;
+    let request = params.into_request(&state.config.limits)?;
     let page = match &request.search {
         Some(search) => {
             let found = state.store.search(caller.organization(), search).await?;
@@ -210,10 +210,12 @@ pub async fn search_calls(
     JsonBody(request): JsonBody<BatchRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    if request.call_ids.len() > MAX_BATCH_IDS {
+    let max = state.config.limits.max_batch_ids;
+    if request.call_ids.len() > max {
         return Err(ApiError::InvalidParameter(format!(
-            "call_ids: {} ids given; at most {MAX_BATCH_IDS} per request",
-            request.call_ids.len()
+            "call_ids: {} ids given; at most {max} per request {}",
+            request.call_ids.len(),
+            callscope_query::limit_note("max_batch_ids", max)
         )));
     }
     let calls = state
@@ -227,7 +229,7 @@ pub async fn search_calls(
 pub async fn append_transcript(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(params): QueryParams<WriteParams>,
     JsonBody(request): JsonBody<TranscriptAppend>,
 ) -> Result<Response, ApiError> {
@@ -262,7 +264,7 @@ fn unpriced(error: AnalysisError) -> ValidationError {
 pub async fn record_metrics(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(params): QueryParams<WriteParams>,
     JsonBody(report): JsonBody<MetricsReport>,
 ) -> Result<Response, ApiError> {
@@ -294,7 +296,7 @@ pub async fn record_metrics(
 pub async fn add_events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(request): JsonBody<EventsAppend>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
@@ -322,7 +324,7 @@ pub async fn add_events(
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let events = state
@@ -341,7 +343,7 @@ pub async fn query_calls(
     JsonBody(body): JsonBody<QueryBody>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    let request = body.into_request()?;
+    let request = body.into_request(&state.config.limits)?;
     let result = state
         .store
         .search(caller.organization(), &request.search)

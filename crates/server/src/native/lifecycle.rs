@@ -9,10 +9,10 @@ use super::dto::{
 };
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Caller, JsonBody, OptionalJsonBody, QueryParams};
+use crate::extract::{Caller, JsonBody, OptionalJsonBody, PathParams, QueryParams};
 use crate::lifecycle::run_report;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use callscope_model::{
@@ -30,7 +30,7 @@ fn endpoint_not_found(id: &str) -> ApiError {
 pub async fn get_report(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let call = state
@@ -46,7 +46,7 @@ pub async fn get_report(
 pub async fn create_report(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
     let call = state
@@ -75,7 +75,7 @@ pub async fn create_report(
 pub async fn get_agent_settings(
     State(state): State<AppState>,
     caller: Caller,
-    Path(agent_id): Path<String>,
+    PathParams(agent_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let settings = state
@@ -91,7 +91,7 @@ pub async fn get_agent_settings(
 pub async fn put_agent_settings(
     State(state): State<AppState>,
     caller: Caller,
-    Path(agent_id): Path<String>,
+    PathParams(agent_id): PathParams<String>,
     JsonBody(body): JsonBody<AgentSettingsBody>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
@@ -116,7 +116,7 @@ pub async fn put_agent_settings(
 pub async fn create_transfer(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(draft): JsonBody<TransferDraft>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
@@ -134,7 +134,7 @@ pub async fn create_transfer(
 pub async fn list_transfers(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let transfers = state
@@ -150,7 +150,7 @@ pub async fn list_transfers(
 pub async fn get_transfer(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, transfer_id)): Path<(String, String)>,
+    PathParams((id, transfer_id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let chain = state
@@ -187,7 +187,7 @@ async fn step(
 pub async fn report_transfer(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, transfer_id)): Path<(String, String)>,
+    PathParams((id, transfer_id)): PathParams<(String, String)>,
     JsonBody(report): JsonBody<TransferReport>,
 ) -> Result<Response, ApiError> {
     step(&state, &caller, &id, &transfer_id, report).await
@@ -226,7 +226,7 @@ async fn shortcut(
 pub async fn cancel_transfer(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, transfer_id)): Path<(String, String)>,
+    PathParams((id, transfer_id)): PathParams<(String, String)>,
     OptionalJsonBody(body): OptionalJsonBody<ShortcutBody>,
 ) -> Result<Response, ApiError> {
     shortcut(
@@ -244,7 +244,7 @@ pub async fn cancel_transfer(
 pub async fn complete_transfer(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, transfer_id)): Path<(String, String)>,
+    PathParams((id, transfer_id)): PathParams<(String, String)>,
     OptionalJsonBody(body): OptionalJsonBody<ShortcutBody>,
 ) -> Result<Response, ApiError> {
     shortcut(
@@ -294,7 +294,7 @@ pub async fn list_webhooks(
 pub async fn get_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
     let endpoint = state
@@ -309,7 +309,7 @@ pub async fn get_webhook(
 pub async fn update_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(draft): JsonBody<WebhookDraft>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
@@ -325,7 +325,7 @@ pub async fn update_webhook(
 pub async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Admin)?;
     if state
@@ -344,7 +344,7 @@ pub async fn delete_webhook(
 pub async fn rotate_webhook_secret(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(params): QueryParams<RotateParams>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
@@ -359,13 +359,17 @@ pub async fn rotate_webhook_secret(
 pub async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(params): QueryParams<DeliveriesParams>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
     let deliveries = state
         .store
-        .list_deliveries(caller.organization(), &id, params.limit()?)
+        .list_deliveries(
+            caller.organization(),
+            &id,
+            params.limit(&state.config.limits)?,
+        )
         .await?
         .ok_or_else(|| endpoint_not_found(&id))?;
     let views: Vec<DeliveryView<'_>> = deliveries.iter().map(DeliveryView::new).collect();
@@ -376,7 +380,7 @@ pub async fn list_deliveries(
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, delivery_id)): Path<(String, String)>,
+    PathParams((id, delivery_id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
     let delivery = state

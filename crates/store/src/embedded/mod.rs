@@ -96,6 +96,8 @@ pub struct StoreOptions {
     pub index: IndexMode,
     /// Memory of the index writer when maintaining the index (at least 15 MB).
     pub index_memory_bytes: usize,
+    /// What one search may ask for: result window, aggregation buckets and memory.
+    pub limits: callscope_query::Limits,
 }
 
 impl Default for StoreOptions {
@@ -104,6 +106,7 @@ impl Default for StoreOptions {
             durability: Durability::default(),
             index: IndexMode::default(),
             index_memory_bytes: DEFAULT_INDEX_MEMORY_BYTES,
+            limits: callscope_query::Limits::default(),
         }
     }
 }
@@ -183,8 +186,13 @@ impl EmbeddedStore {
             IndexMode::Maintain => Some(Arc::new(SearchIndex::open(
                 &index_dir,
                 Some(options.index_memory_bytes),
+                options.limits,
             )?)),
-            IndexMode::Read => Some(Arc::new(SearchIndex::open(&index_dir, None)?)),
+            IndexMode::Read => Some(Arc::new(SearchIndex::open(
+                &index_dir,
+                None,
+                options.limits,
+            )?)),
             IndexMode::Off => None,
         };
         let (wake, woken) = mpsc::sync_channel(1);

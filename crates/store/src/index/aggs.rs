@@ -12,10 +12,66 @@ use chrono::{Datelike, TimeZone, Utc};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-/// The smallest and largest value of each date field bucketed by calendar months.
+/// The smallest and largest value of fields among a search's matches: of each date field
+/// bucketed by calendar months, and of histogram fields checked against `max_buckets`.
 pub(crate) type MonthBounds = BTreeMap<String, (i64, i64)>;
 
 use super::document::column;
+
+/// A histogram that fills in its empty buckets (`min_doc_count: 0`, the default): its answer
+/// holds one bucket per interval between its smallest and its largest value, however few
+/// calls there are, so its size follows from that span alone and can be checked before the
+/// search runs.
+#[derive(Debug)]
+pub(crate) struct GapFilled {
+    /// The aggregation's name, with its parents' (`by_agent>per_second`).
+    pub name: String,
+    pub field: IndexField,
+    pub interval: f64,
+}
+
+/// The gap-filling histograms of `aggs`, at every level.
+pub(crate) fn gap_filled(aggs: &Aggregations) -> Vec<GapFilled> {
+    fn walk(aggs: &Aggregations, parent: &str, found: &mut Vec<GapFilled>) {
+        for (name, aggregation) in aggs {
+            let name = if parent.is_empty() {
+                name.clone()
+            } else {
+                format!("{parent}>{name}")
+            };
+            #[allow(clippy::cast_precision_loss)] // intervals in ms are far below 2^53
+            let histogram = match &aggregation.kind {
+                AggregationKind::Histogram {
+                    field,
+                    interval,
+                    min_doc_count: 0,
+                } => Some((field, *interval)),
+                AggregationKind::DateHistogram {
+                    field,
+                    interval: DateInterval::Fixed { millis },
+                    min_doc_count: 0,
+                } => Some((field, *millis as f64)),
+                _ => None,
+            };
+            if let Some((field, interval)) = histogram {
+                found.push(GapFilled {
+                    name: name.clone(),
+                    field: field.clone(),
+                    interval,
+                });
+            }
+            walk(&aggregation.aggs, &name, found);
+        }
+    }
+    let mut found = Vec::new();
+    walk(aggs, "", &mut found);
+    found
+}
+
+/// Buckets of width `interval` (aligned on 0, as tantivy's) from `min` to `max`.
+pub(crate) fn buckets_between(min: f64, max: f64, interval: f64) -> f64 {
+    (max / interval).floor() - (min / interval).floor() + 1.0
+}
 
 /// Date fields that need a first pass for month bucketing.
 pub(crate) fn month_fields(aggs: &Aggregations) -> Vec<IndexField> {

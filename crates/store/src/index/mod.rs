@@ -13,7 +13,9 @@ mod filtered;
 
 use crate::{Result, StoreError};
 use callscope_model::Call;
-use callscope_query::{FieldKind, SearchRequest, TotalRelation, TrackTotalHits};
+use callscope_query::{
+    FieldKind, IndexField, Limits, SearchRequest, TotalRelation, TrackTotalHits, limit_note,
+};
 pub use collect::MAX_SORT_KEYS;
 use collect::{ColumnValues, KEY_FIELD, SortBy, TopCollector};
 use compile::Compiler;
@@ -34,9 +36,6 @@ use tantivy::tokenizer::TokenizerManager;
 use tantivy::{
     DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TERMINATED, TantivyDocument, Term,
 };
-
-/// Most calls a search may skip plus return; deeper pages use `search_after`.
-pub const MAX_WINDOW: u64 = 100_000;
 
 const ORGANIZATION_FIELD: &str = "organization";
 /// What every commit's payload starts with, before the change-log sequence it includes:
@@ -104,6 +103,8 @@ pub(crate) struct SearchIndex {
     fields: Fields,
     /// Only in the process that maintains the index.
     writer: Option<Mutex<IndexWriter>>,
+    /// What one search may ask for (window, buckets, memory).
+    limits: Limits,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -161,7 +162,7 @@ impl SearchIndex {
     /// An index built with another schema or format (by an older version) is rebuilt when
     /// this process maintains the index: it is derived data, and the follower replays the
     /// change log into the new one from the start.
-    pub(crate) fn open(dir: &Path, memory_budget: Option<usize>) -> Result<Self> {
+    pub(crate) fn open(dir: &Path, memory_budget: Option<usize>, limits: Limits) -> Result<Self> {
         let (schema, fields) = schema();
         let index = match open_index(dir, &schema)? {
             Some(index) => index,
@@ -200,6 +201,7 @@ impl SearchIndex {
             reader,
             fields,
             writer,
+            limits,
         })
     }
 
@@ -276,10 +278,14 @@ impl SearchIndex {
             ));
         }
         let keep = request.offset.saturating_add(u64::from(request.limit));
-        if keep > MAX_WINDOW {
+        let window = self.limits.max_result_window;
+        if keep > window {
             return Err(invalid(
                 "from",
-                format!("from + size may not exceed {MAX_WINDOW}; page deeper with search_after"),
+                format!(
+                    "from + size may not exceed {window} {}; page deeper with search_after",
+                    limit_note("max_result_window", window)
+                ),
             ));
         }
         let searcher = self.reader.searcher();
@@ -326,19 +332,9 @@ impl SearchIndex {
         let (collector, bounds) = if request.aggs.is_empty() {
             (None, aggs::MonthBounds::new())
         } else {
-            let month_fields = aggs::month_fields(&request.aggs);
-            let bounds = if month_fields.is_empty() {
-                aggs::MonthBounds::new()
-            } else {
-                let first =
-                    self.aggregate(&searcher, &query, aggs::bounds_request(&month_fields))?;
-                aggs::bounds_from(&month_fields, &first)
-            };
+            let bounds = self.check_buckets(&searcher, &query, &request.aggs)?;
             (
-                Some(aggregation_collector(aggs::to_request(
-                    &request.aggs,
-                    &bounds,
-                ))?),
+                Some(self.aggregation_collector(aggs::to_request(&request.aggs, &bounds))?),
                 bounds,
             )
         };
@@ -347,7 +343,9 @@ impl SearchIndex {
         // count may stop at its bound and the page may start after `search_after`.
         let exact = collector.is_some() || request.track_total_hits == TrackTotalHits::Exact;
         let (hits, total, total_relation, answer) = if top.keep > 0 && after.is_none() && exact {
-            let (hits, total, answer) = searcher.search(&query, &(top, Count, collector))?;
+            let (hits, total, answer) = searcher
+                .search(&query, &(top, Count, collector))
+                .map_err(|e| self.refusal(e))?;
             (hits, total as u64, TotalRelation::Equal, answer)
         } else {
             let hits = match (top.keep, after) {
@@ -357,7 +355,9 @@ impl SearchIndex {
             };
             let (total, total_relation, answer) = match (collector, request.track_total_hits) {
                 (Some(collector), _) => {
-                    let (total, answer) = searcher.search(&query, &(Count, collector))?;
+                    let (total, answer) = searcher
+                        .search(&query, &(Count, collector))
+                        .map_err(|e| self.refusal(e))?;
                     (total as u64, TotalRelation::Equal, Some(answer))
                 }
                 (None, TrackTotalHits::Exact) => {
@@ -408,8 +408,140 @@ impl SearchIndex {
         query: &FilteredQuery,
         request: Value,
     ) -> Result<Value> {
-        answer_json(&searcher.search(query, &aggregation_collector(request)?)?)
+        let answer = searcher
+            .search(query, &self.aggregation_collector(request)?)
+            .map_err(|e| self.refusal(e))?;
+        answer_json(&answer)
     }
+
+    /// Checks the gap-filling histograms of `aggs` against `max_buckets` before the search
+    /// runs, and returns the bounds the aggregations need (calendar months').
+    ///
+    /// The span of a field over the whole index costs nothing to read (column statistics);
+    /// only a histogram that would be too large by that span needs its span among this
+    /// search's matches, found with the months' first pass.
+    fn check_buckets(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &FilteredQuery,
+        aggs: &callscope_query::Aggregations,
+    ) -> Result<aggs::MonthBounds> {
+        let max = f64::from(self.limits.max_buckets);
+        let suspects: Vec<aggs::GapFilled> = aggs::gap_filled(aggs)
+            .into_iter()
+            .filter(|histogram| {
+                index_span(searcher, &histogram.field).is_some_and(|(min, high)| {
+                    aggs::buckets_between(min, high, histogram.interval) > max
+                })
+            })
+            .collect();
+        let mut fields = aggs::month_fields(aggs);
+        fields.extend(suspects.iter().map(|histogram| histogram.field.clone()));
+        fields.sort_by(|a, b| a.path.cmp(&b.path));
+        fields.dedup_by(|a, b| a.path == b.path);
+        if fields.is_empty() {
+            return Ok(aggs::MonthBounds::new());
+        }
+        let first = self.aggregate(searcher, query, aggs::bounds_request(&fields))?;
+        let bounds = aggs::bounds_from(&fields, &first);
+        for histogram in &suspects {
+            let Some((min, high)) = bounds.get(&histogram.field.path) else {
+                continue;
+            };
+            #[allow(clippy::cast_precision_loss)] // an estimate; epoch ms are below 2^53
+            let buckets = aggs::buckets_between(*min as f64, *high as f64, histogram.interval);
+            if buckets > max {
+                return Err(invalid(
+                    "aggs",
+                    format!(
+                        "histogram `{}` every {} of `{}` from {min} to {high} would hold {buckets:.0} \
+                         buckets, more than {} {}; widen the interval, narrow the query or set \
+                         min_doc_count to 1",
+                        histogram.name,
+                        histogram.interval,
+                        histogram.field.path,
+                        self.limits.max_buckets,
+                        limit_note("max_buckets", self.limits.max_buckets)
+                    ),
+                ));
+            }
+        }
+        Ok(bounds)
+    }
+
+    /// A collector for tantivy's aggregation `request`, under this index's bucket and memory
+    /// limits.
+    fn aggregation_collector(&self, request: Value) -> Result<AggregationCollector> {
+        let request: TantivyAggregations = serde_json::from_value(request)
+            .map_err(|e| StoreError::Internal(format!("aggregation request: {e}")))?;
+        let guard = AggregationLimitsGuard::new(
+            Some(self.limits.max_search_memory_mb.saturating_mul(1024 * 1024)),
+            Some(self.limits.max_buckets),
+        );
+        let context = AggContextParams::new(guard, TokenizerManager::default());
+        Ok(AggregationCollector::from_aggs(request, context))
+    }
+
+    /// A failed search as the store's error: a limit that tripped while the aggregations ran
+    /// is the caller's to fix (a 400 naming it), anything else is internal.
+    fn refusal(&self, error: tantivy::TantivyError) -> StoreError {
+        use tantivy::aggregation::AggregationError;
+        match error {
+            tantivy::TantivyError::AggregationError(AggregationError::MemoryExceeded {
+                ..
+            }) => invalid(
+                "aggs",
+                format!(
+                    "the aggregations need more memory than one search may take {}; ask for \
+                     fewer or wider buckets, a smaller terms size, or narrow the query",
+                    limit_note("max_search_memory_mb", self.limits.max_search_memory_mb)
+                ),
+            ),
+            tantivy::TantivyError::AggregationError(AggregationError::BucketLimitExceeded {
+                current,
+                ..
+            }) => invalid(
+                "aggs",
+                format!(
+                    "the answer would hold {current} buckets, more than {} {}; ask for fewer \
+                     or wider buckets, a smaller terms size, or narrow the query",
+                    self.limits.max_buckets,
+                    limit_note("max_buckets", self.limits.max_buckets)
+                ),
+            ),
+            other => other.into(),
+        }
+    }
+}
+
+/// The smallest and largest value of `field` over the whole index (deleted calls and every
+/// organization included), from the columns' statistics; `None` when no segment has it.
+#[allow(clippy::cast_precision_loss)] // an estimate
+fn index_span(searcher: &tantivy::Searcher, field: &IndexField) -> Option<(f64, f64)> {
+    use tantivy::columnar::DynamicColumn;
+    let name = document::column(field);
+    let mut span: Option<(f64, f64)> = None;
+    for reader in searcher.segment_readers() {
+        let Ok(handles) = reader.fast_fields().dynamic_column_handles(&name) else {
+            continue;
+        };
+        for handle in handles {
+            let (min, max) = match handle.open() {
+                Ok(DynamicColumn::I64(column)) if column.num_docs() > 0 => {
+                    (column.min_value() as f64, column.max_value() as f64)
+                }
+                Ok(DynamicColumn::U64(column)) if column.num_docs() > 0 => {
+                    (column.min_value() as f64, column.max_value() as f64)
+                }
+                Ok(DynamicColumn::F64(column)) if column.num_docs() > 0 => {
+                    (column.min_value(), column.max_value())
+                }
+                _ => continue,
+            };
+            span = Some(span.map_or((min, max), |(low, high)| (low.min(min), high.max(max))));
+        }
+    }
+    span
 }
 
 /// Opens the index in `dir`, creating it when there is none; `None` when the index there was
@@ -467,16 +599,6 @@ fn count_up_to(
 fn answer_json(answer: &AggregationResults) -> Result<Value> {
     serde_json::to_value(answer)
         .map_err(|e| StoreError::Internal(format!("aggregation answer: {e}")))
-}
-
-fn aggregation_collector(request: Value) -> Result<AggregationCollector> {
-    let request: TantivyAggregations = serde_json::from_value(request)
-        .map_err(|e| StoreError::Internal(format!("aggregation request: {e}")))?;
-    let context = AggContextParams::new(
-        AggregationLimitsGuard::default(),
-        TokenizerManager::default(),
-    );
-    Ok(AggregationCollector::from_aggs(request, context))
 }
 
 fn invalid(field: &str, message: String) -> StoreError {

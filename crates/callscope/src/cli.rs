@@ -137,6 +137,15 @@ pub struct ServeArgs {
     /// LLM endpoint), instead of the bundled public roots: for receivers behind a private CA.
     #[arg(long, env = "CALLSCOPE_TLS_CA_FILE")]
     pub tls_ca_file: Option<PathBuf>,
+    /// A network webhook receivers may be on although it is not public (loopback, private,
+    /// link-local, …), as `address/prefix`: for on-premise receivers. Repeat for several.
+    /// Without it only public addresses receive webhooks.
+    #[arg(
+        long = "webhook-allow-cidr",
+        env = "CALLSCOPE_WEBHOOK_ALLOW_CIDR",
+        value_delimiter = ','
+    )]
+    pub webhook_allow_cidr: Vec<callscope_analysis::outbound::Cidr>,
     /// Longest a webhook receiver may take to answer, in milliseconds.
     #[arg(long, env = "CALLSCOPE_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     pub webhook_timeout_ms: u64,

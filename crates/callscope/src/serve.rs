@@ -4,6 +4,7 @@
 use crate::cli::{CorpusShape, ServeArgs};
 use crate::demo;
 use anyhow::Context;
+use callscope_analysis::outbound::DestinationPolicy;
 use callscope_analysis::{LlmConfig, PriceTable, PricingConfig, TrustedRoots};
 use callscope_model::{Scope, Timestamp};
 use callscope_server::{AppState, RecordingSettings, ServerConfig, WebhookSettings};
@@ -91,6 +92,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 retry_base: Duration::from_millis(args.webhook_retry_base_ms),
                 timeout: Duration::from_millis(args.webhook_timeout_ms),
                 trusted_roots,
+                destinations: Arc::new(DestinationPolicy::new(args.webhook_allow_cidr.clone())),
                 ..WebhookSettings::default()
             },
             llm,

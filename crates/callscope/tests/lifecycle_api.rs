@@ -7,7 +7,7 @@
 mod common;
 
 use common::receiver::{Received, Receiver, tls_file};
-use common::{Fixture, Server, assert_invalid};
+use common::{Fixture, LOCAL_RECEIVERS, Server, assert_invalid};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -15,6 +15,12 @@ use std::time::{Duration, Instant};
 
 /// Fast retries, so a test sees several within a second.
 const FAST_RETRIES: &[&str] = &["--webhook-retry-base-ms", "200"];
+
+/// A server whose webhooks may reach this machine's receivers, with `extra` arguments.
+fn receiving(extra: &[&str]) -> Fixture {
+    let args: Vec<&str> = LOCAL_RECEIVERS.iter().chain(extra).copied().collect();
+    Fixture::with_args(&args)
+}
 
 fn hex_hmac(secret: &str, message: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -114,7 +120,7 @@ fn poll(fixture: &Fixture, path: &str, done: impl Fn(&Value) -> bool) -> Value {
 
 #[test]
 fn a_call_ending_writes_a_report_and_sends_signed_webhooks() {
-    let fixture = Fixture::with_args(FAST_RETRIES);
+    let fixture = receiving(FAST_RETRIES);
     let receiver = Receiver::start(vec![(200, String::new())]);
     let (_, secret) = create_endpoint(
         &fixture,
@@ -181,7 +187,7 @@ fn a_call_ending_writes_a_report_and_sends_signed_webhooks() {
 
 #[test]
 fn retries_reach_a_failing_receiver_and_a_restart_loses_nothing() {
-    let fixture = Fixture::with_args(&["--webhook-retry-base-ms", "400"]);
+    let fixture = receiving(&["--webhook-retry-base-ms", "400"]);
     let failure = (500, r#"{"error":"down for maintenance"}"#.to_owned());
     let receiver = Receiver::start(vec![
         failure.clone(),
@@ -202,7 +208,14 @@ fn retries_reach_a_failing_receiver_and_a_restart_loses_nothing() {
     server.kill();
     let server = Server::start(
         &data,
-        &["--durability", "normal", "--webhook-retry-base-ms", "400"],
+        &[
+            "--durability",
+            "normal",
+            "--webhook-retry-base-ms",
+            "400",
+            LOCAL_RECEIVERS[0],
+            LOCAL_RECEIVERS[1],
+        ],
     );
     let fixture = Fixture { dir, server, key };
 
@@ -255,7 +268,7 @@ fn retries_reach_a_failing_receiver_and_a_restart_loses_nothing() {
 
 #[test]
 fn a_slow_receiver_does_not_hold_up_deliveries_to_the_others() {
-    let fixture = Fixture::with_args(&["--webhook-timeout-ms", "60000"]);
+    let fixture = receiving(&["--webhook-timeout-ms", "60000"]);
     let (slow, release) = Receiver::start_held(vec![(200, String::new())]);
     let fast = Receiver::start(vec![(200, String::new())]);
     create_endpoint(&fixture, &slow.url, &["call.started"]);
@@ -283,7 +296,7 @@ fn a_slow_receiver_does_not_hold_up_deliveries_to_the_others() {
 fn https_receivers_are_verified_against_the_trusted_authorities() {
     // Trusted through `--tls-ca-file`: delivered over TLS, signed.
     let ca = tls_file("ca.pem");
-    let fixture = Fixture::with_args(&[
+    let fixture = receiving(&[
         "--webhook-retry-base-ms",
         "200",
         "--tls-ca-file",
@@ -299,7 +312,7 @@ fn https_receivers_are_verified_against_the_trusted_authorities() {
 
     // With the bundled public roots the test authority is unknown: the handshake fails, the
     // receiver records nothing, and the delivery log says why.
-    let fixture = Fixture::with_args(&[
+    let fixture = receiving(&[
         "--webhook-retry-base-ms",
         "200",
         "--webhook-max-attempts",
@@ -340,7 +353,7 @@ fn a_file_without_certificates_stops_the_server_with_the_reason() {
 
 #[test]
 fn a_rotated_secret_signs_beside_the_new_one_during_its_grace() {
-    let fixture = Fixture::with_args(FAST_RETRIES);
+    let fixture = receiving(FAST_RETRIES);
     let receiver = Receiver::start(vec![(200, String::new())]);
     let (endpoint, old) = create_endpoint(&fixture, &receiver.url, &["call.started"]);
     let (status, rotated) = fixture.client().post(
@@ -372,7 +385,7 @@ fn a_rotated_secret_signs_beside_the_new_one_during_its_grace() {
 
 #[test]
 fn webhook_endpoints_refuse_bad_input_and_need_admin() {
-    let fixture = Fixture::new();
+    let fixture = receiving(&[]);
     let client = fixture.client();
     assert_invalid(
         client.post(
@@ -422,7 +435,7 @@ fn transfer_status(fixture: &Fixture, call: &str, transfer: &str, body: &Value) 
 
 #[test]
 fn a_blind_transfer_moves_through_its_targets_until_one_answers() {
-    let fixture = Fixture::with_args(FAST_RETRIES);
+    let fixture = receiving(FAST_RETRIES);
     let runtime = Receiver::start(vec![(200, String::new())]);
     create_endpoint(&fixture, &runtime.url, &["transfer.updated"]);
     fixture.client().post("/v1/calls", &call_body("call-x"));
@@ -498,7 +511,7 @@ fn a_blind_transfer_moves_through_its_targets_until_one_answers() {
 
 #[test]
 fn an_illegal_transfer_step_is_a_conflict_and_changes_nothing() {
-    let fixture = Fixture::new();
+    let fixture = receiving(&[]);
     fixture.client().post("/v1/calls", &call_body("call-i"));
     let (_, transfer) = fixture.client().post(
         "/v1/calls/call-i/transfers",
@@ -556,7 +569,7 @@ fn an_illegal_transfer_step_is_a_conflict_and_changes_nothing() {
 
 #[test]
 fn when_every_target_fails_the_fallback_schedules_a_callback() {
-    let fixture = Fixture::new();
+    let fixture = receiving(&[]);
     fixture.client().post("/v1/calls", &call_body("call-f"));
     let (_, transfer) = fixture.client().post(
         "/v1/calls/call-f/transfers",
@@ -609,7 +622,7 @@ fn the_llm_analyzer_is_asked_first_and_the_heuristic_one_stands_in_when_it_fails
     });
     let llm = Receiver::start(vec![(200, completion.to_string()), (503, "busy".into())]);
     let base = format!("{}/v1", llm.url);
-    let fixture = Fixture::with_args(&["--llm-base-url", &base, "--llm-model", "test-model"]);
+    let fixture = receiving(&["--llm-base-url", &base, "--llm-model", "test-model"]);
     fixture.client().post("/v1/calls", &call_body("call-l"));
     end_call(&fixture, "call-l");
     let report = poll(&fixture, "/v1/calls/call-l/report", |r| {

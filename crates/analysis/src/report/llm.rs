@@ -58,7 +58,7 @@ pub fn llm_report(
 
 /// Sends the request and returns `choices[0].message.content`.
 fn complete(config: &LlmConfig, body: &Value) -> Result<String, AnalysisError> {
-    let agent = outbound::agent(config.timeout, &config.trusted_roots);
+    let agent = outbound::agent(config.timeout, &config.trusted_roots, None);
     let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
     let mut request = agent.post(&url).header("Content-Type", "application/json");
     if let Some(key) = &config.api_key {

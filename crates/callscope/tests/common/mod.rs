@@ -36,6 +36,10 @@ pub fn serve_refusal(data: &Path, extra: &[&std::ffi::OsStr]) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Lets webhooks reach the tests' own receivers on this machine: without it a server sends
+/// webhooks to public addresses only.
+pub const LOCAL_RECEIVERS: &[&str] = &["--webhook-allow-cidr", "127.0.0.0/8,::1/128"];
+
 /// A running server process.
 pub struct Server {
     child: Child,

@@ -67,27 +67,34 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(answers: Vec<(u16, String)>) -> Self {
-        Self::serve(answers, None, None)
+        Self::serve(answers, None, None, String::new())
+    }
+
+    /// A receiver that answers every request with `302 Found` to `location`.
+    pub fn start_redirect(location: &str) -> Self {
+        let header = format!("Location: {location}\r\n");
+        Self::serve(vec![(302, String::new())], None, None, header)
     }
 
     /// A receiver that records each request as it arrives but answers nothing until
     /// `Release::release`: one that is slow to answer for as long as a test needs.
     pub fn start_held(answers: Vec<(u16, String)>) -> (Self, Release) {
         let gate = Gate::default();
-        let receiver = Self::serve(answers, None, Some(Arc::clone(&gate)));
+        let receiver = Self::serve(answers, None, Some(Arc::clone(&gate)), String::new());
         (receiver, Release(gate))
     }
 
     /// The same over HTTPS, at `https://localhost:<port>`. A client that does not trust
     /// `ca.pem` fails the handshake, and nothing is recorded.
     pub fn start_tls(answers: Vec<(u16, String)>) -> Self {
-        Self::serve(answers, Some(tls_config()), None)
+        Self::serve(answers, Some(tls_config()), None, String::new())
     }
 
     fn serve(
         answers: Vec<(u16, String)>,
         tls: Option<Arc<rustls::ServerConfig>>,
         gate: Option<Gate>,
+        headers: String,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
         let address = listener.local_addr().expect("address");
@@ -102,7 +109,7 @@ impl Receiver {
                 let Ok(stream) = stream else { continue };
                 match &tls {
                     None => {
-                        answer(stream, &log, &answers, gate.as_ref());
+                        answer(stream, &log, &answers, gate.as_ref(), &headers);
                     }
                     Some(config) => {
                         let Ok(connection) = rustls::ServerConnection::new(Arc::clone(config))
@@ -114,6 +121,7 @@ impl Receiver {
                             &log,
                             &answers,
                             gate.as_ref(),
+                            &headers,
                         );
                         stream.conn.send_close_notify();
                         let _ = stream.flush();
@@ -161,12 +169,13 @@ impl Release {
 }
 
 /// Reads one request from `stream`, records it, waits for `gate` to open if there is one, and
-/// writes its answer; returns the stream.
+/// writes its answer with `headers` (whole `Name: value\r\n` lines) added; returns the stream.
 fn answer<S: Read + Write>(
     stream: S,
     log: &Mutex<Vec<Received>>,
     answers: &[(u16, String)],
     gate: Option<&Gate>,
+    headers: &str,
 ) -> S {
     let mut reader = BufReader::new(stream);
     if let Some(request) = read_request(&mut reader) {
@@ -190,7 +199,7 @@ fn answer<S: Read + Write>(
         let stream = reader.get_mut();
         let _ = write!(
             stream,
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{headers}\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );

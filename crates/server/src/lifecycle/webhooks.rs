@@ -10,11 +10,12 @@ use super::{POLL_INTERVAL, nap};
 use crate::AppState;
 use crate::native::dto::{CallView, TransferView};
 use crate::signing::{hex, hmac_sha256};
-use callscope_analysis::outbound::{self, TrustedRoots};
+use callscope_analysis::outbound::{self, DestinationPolicy, TrustedRoots};
 use callscope_model::{Call, Timestamp, Transfer, WebhookEvent};
 use callscope_store::{AttemptVerdict, DeliveryAttempt, DueDelivery};
 use hmac::Mac;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::{self, JoinSet};
 
@@ -36,6 +37,8 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Whom an `https://` receiver's certificate must come from.
     pub trusted_roots: TrustedRoots,
+    /// Which addresses receivers may have: public ones, plus the operator's allowed ranges.
+    pub destinations: Arc<DestinationPolicy>,
 }
 
 impl Default for WebhookSettings {
@@ -46,6 +49,7 @@ impl Default for WebhookSettings {
             retry_max: Duration::from_secs(3600),
             timeout: Duration::from_secs(10),
             trusted_roots: TrustedRoots::Public,
+            destinations: Arc::default(),
         }
     }
 }
@@ -112,7 +116,11 @@ fn body(due: &DueDelivery) -> Result<Vec<u8>, serde_json::Error> {
 /// flight, and a delivery in flight is not picked again.
 pub(super) async fn run(state: AppState) {
     let settings = &state.config.webhooks;
-    let agent = outbound::agent(settings.timeout, &settings.trusted_roots);
+    let agent = outbound::agent(
+        settings.timeout,
+        &settings.trusted_roots,
+        Some(Arc::clone(&settings.destinations)),
+    );
     let mut sends: JoinSet<(DueDelivery, DeliveryAttempt)> = JoinSet::new();
     // The delivery each running send is for, by task.
     let mut in_flight: HashMap<task::Id, String> = HashMap::new();

@@ -19,9 +19,42 @@ use callscope_model::{
     Scope, Timestamp, TransferDraft, TransferReport, TransferStatus, WebhookDraft, validate_id,
 };
 use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
 
 fn endpoint_not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("webhook endpoint `{id}` not found"))
+}
+
+/// Longest the check of a webhook URL may wait for its host to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Refuses a draft whose URL is malformed or whose host has an address webhooks may not
+/// reach (loopback, private, link-local, … unless the operator allowed its range). The
+/// dispatcher checks again at every delivery, against the addresses it connects to.
+async fn check_destination(
+    state: &AppState,
+    draft: &WebhookDraft,
+    creating: bool,
+) -> Result<(), ApiError> {
+    draft.validate(creating)?;
+    let Some(url) = draft.url.clone() else {
+        return Ok(());
+    };
+    let policy = Arc::clone(&state.config.webhooks.destinations);
+    let resolved = tokio::time::timeout(
+        RESOLVE_TIMEOUT,
+        tokio::task::spawn_blocking(move || policy.check_url(&url)),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::InvalidParameter(format!(
+            "url: its host did not resolve within {} s",
+            RESOLVE_TIMEOUT.as_secs()
+        ))
+    })?
+    .map_err(|e| ApiError::Internal(format!("resolving a webhook host: {e}")))?;
+    resolved.map_err(|refused| ApiError::InvalidParameter(format!("url: {refused}")))
 }
 
 // ---- reports -------------------------------------------------------------------------------
@@ -268,6 +301,7 @@ pub async fn create_webhook(
     JsonBody(draft): JsonBody<WebhookDraft>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
+    check_destination(&state, &draft, true).await?;
     let endpoint = state
         .store
         .create_webhook(caller.organization(), draft)
@@ -313,6 +347,7 @@ pub async fn update_webhook(
     JsonBody(draft): JsonBody<WebhookDraft>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
+    check_destination(&state, &draft, false).await?;
     let endpoint = state
         .store
         .update_webhook(caller.organization(), &id, draft)

@@ -1,7 +1,14 @@
 //! Outbound HTTP: the one client configuration for requests callscope makes to other servers
-//! (webhook receivers, the LLM endpoint), so every one of them verifies HTTPS the same way.
+//! (webhook receivers, the LLM endpoint), so every one of them verifies HTTPS the same way,
+//! follows no redirects, and, where a tenant chose the URL, reaches only the addresses its
+//! [`DestinationPolicy`] allows.
+
+mod destination;
+
+pub use destination::{Cidr, DestinationError, DestinationPolicy};
 
 use crate::AnalysisError;
+use destination::GuardedResolver;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,19 +47,34 @@ impl TrustedRoots {
 }
 
 /// A client whose whole request (connecting, sending, reading the answer) is bounded by
-/// `timeout`, that verifies HTTPS against `roots`, and that hands back HTTP error statuses as
-/// answers rather than errors.
-pub fn agent(timeout: Duration, roots: &TrustedRoots) -> ureq::Agent {
+/// `timeout`, that verifies HTTPS against `roots`, and that hands back HTTP error statuses
+/// (redirects included: none is followed) as answers rather than errors.
+///
+/// With `destinations` (a URL a tenant chose), every address a host resolves to is checked
+/// before the connection, and no proxy is used: a proxy would resolve the host itself, out
+/// of the check's reach.
+pub fn agent(
+    timeout: Duration,
+    roots: &TrustedRoots,
+    destinations: Option<Arc<DestinationPolicy>>,
+) -> ureq::Agent {
     let root_certs = match roots {
         TrustedRoots::Public => RootCerts::WebPki,
         TrustedRoots::Only(certificates) => RootCerts::Specific(Arc::clone(certificates)),
     };
-    ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
-        .tls_config(TlsConfig::builder().root_certs(root_certs).build())
-        .build()
-        .into()
+        .max_redirects(0)
+        .tls_config(TlsConfig::builder().root_certs(root_certs).build());
+    match destinations {
+        None => config.build().into(),
+        Some(policy) => ureq::Agent::with_parts(
+            config.proxy(None).build(),
+            ureq::unversioned::transport::DefaultConnector::default(),
+            GuardedResolver { policy },
+        ),
+    }
 }
 
 #[cfg(test)]

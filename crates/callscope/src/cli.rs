@@ -133,6 +133,14 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub webhook_retry_base_ms: u64,
+    /// Attempts at a call's post-call report before it is stored as failed.
+    #[arg(long, env = "CALLSCOPE_REPORT_MAX_ATTEMPTS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub report_max_attempts: u32,
+    /// Wait before the first retry of a failed report, in milliseconds; each later retry
+    /// doubles it (up to an hour), with jitter.
+    #[arg(long, env = "CALLSCOPE_REPORT_RETRY_BASE_MS", default_value_t = 30_000)]
+    pub report_retry_base_ms: u64,
     /// PEM file of the certificate authorities outbound HTTPS trusts (webhook receivers, the
     /// LLM endpoint), instead of the bundled public roots: for receivers behind a private CA.
     #[arg(long, env = "CALLSCOPE_TLS_CA_FILE")]

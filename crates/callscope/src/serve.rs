@@ -7,7 +7,9 @@ use anyhow::Context;
 use callscope_analysis::outbound::DestinationPolicy;
 use callscope_analysis::{LlmConfig, PriceTable, PricingConfig, TrustedRoots};
 use callscope_model::{Scope, Timestamp};
-use callscope_server::{AppState, RecordingSettings, ServerConfig, WebhookSettings};
+use callscope_server::{
+    AppState, Backoff, RecordingSettings, ReportSettings, ServerConfig, WebhookSettings,
+};
 use callscope_store::IndexMode;
 use callscope_store::Store;
 use std::path::Path;
@@ -88,12 +90,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             insights_max_range_days: args.insights_max_range_days,
             prices,
             webhooks: WebhookSettings {
-                max_attempts: args.webhook_max_attempts,
-                retry_base: Duration::from_millis(args.webhook_retry_base_ms),
+                retry: Backoff {
+                    max_attempts: args.webhook_max_attempts,
+                    base: Duration::from_millis(args.webhook_retry_base_ms),
+                    ..WebhookSettings::default().retry
+                },
                 timeout: Duration::from_millis(args.webhook_timeout_ms),
                 trusted_roots,
                 destinations: Arc::new(DestinationPolicy::new(args.webhook_allow_cidr.clone())),
-                ..WebhookSettings::default()
+            },
+            reports: ReportSettings {
+                retry: Backoff {
+                    max_attempts: args.report_max_attempts,
+                    base: Duration::from_millis(args.report_retry_base_ms),
+                    ..ReportSettings::default().retry
+                },
+                timeout: Duration::from_millis(args.llm_timeout_ms),
             },
             llm,
             recordings: Some(recordings),

@@ -644,3 +644,90 @@ fn the_llm_analyzer_is_asked_first_and_the_heuristic_one_stands_in_when_it_fails
     let reason = report["analysis_fallback_reason"].as_str().unwrap();
     assert!(reason.contains("503"), "{reason}");
 }
+
+/// Overwrites an agent's stored analysis settings behind the server's back, as a damaged
+/// database or an older release's row would leave them: the report of every call of that
+/// agent fails for as long as the row stays so.
+fn corrupt_agent_settings(fixture: &Fixture, agent: &str) {
+    let connection = rusqlite::Connection::open(fixture.data_dir().join("callscope.db")).unwrap();
+    connection.busy_timeout(Duration::from_secs(10)).unwrap();
+    let changed = connection
+        .execute(
+            "UPDATE agent_settings SET doc = '{\"extractors\": \"not a list\"}' WHERE agent_id = ?1",
+            [agent],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+#[test]
+fn calls_whose_report_always_fails_end_as_failed_without_holding_up_the_others() {
+    let fixture = receiving(&[
+        "--report-max-attempts",
+        "3",
+        "--report-retry-base-ms",
+        "100",
+    ]);
+    let client = fixture.client();
+    let (status, body) = client.put(
+        "/v1/agents/agent_poison/analysis",
+        &json!({"extractors": []}),
+    );
+    assert_eq!(status, 200, "{body}");
+    corrupt_agent_settings(&fixture, "agent_poison");
+    // More poisoned calls than the worker takes in one round, queued before the good ones.
+    let poisoned: Vec<String> = (0..20).map(|n| format!("poison-{n:02}")).collect();
+    for id in &poisoned {
+        let mut call = call_body(id);
+        call["agent_id"] = json!("agent_poison");
+        client.post("/v1/calls", &call);
+        end_call(&fixture, id);
+    }
+    for id in ["good-1", "good-2", "good-3"] {
+        client.post("/v1/calls", &call_body(id));
+        end_call(&fixture, id);
+    }
+    for id in ["good-1", "good-2", "good-3"] {
+        let report = poll(&fixture, &format!("/v1/calls/{id}/report"), |r| {
+            r["analysis_status"] == "heuristic"
+        });
+        assert!(report["summary"].as_str().is_some_and(|s| !s.is_empty()));
+    }
+    for id in &poisoned {
+        let report = poll(&fixture, &format!("/v1/calls/{id}/report"), |r| {
+            r["analysis_status"] == "failed"
+        });
+        let reason = report["analysis_failure_reason"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            reason.contains("3 times") && reason.contains("agent_poison"),
+            "{report}"
+        );
+        assert!(report["summary"].is_null(), "{report}");
+    }
+}
+
+#[test]
+fn a_redelivered_event_goes_out_once_even_while_its_original_waits_to_retry() {
+    let fixture = receiving(&["--webhook-retry-base-ms", "1000"]);
+    let receiver = Receiver::start(vec![(500, "down".into()), (200, String::new())]);
+    let (endpoint, _) = create_endpoint(&fixture, &receiver.url, &["call.started"]);
+    fixture.client().post("/v1/calls", &call_body("call-once"));
+    receiver.wait_until("the failed first attempt", |r| r.len() == 1);
+    let (_, listed) = fixture
+        .client()
+        .get(&format!("/v1/webhooks/{endpoint}/deliveries"));
+    let original = listed["deliveries"][0]["id"].as_str().unwrap().to_owned();
+    let (status, again) = fixture.client().post(
+        &format!("/v1/webhooks/{endpoint}/deliveries/{original}/redeliver"),
+        &json!({}),
+    );
+    assert_eq!(status, 202, "{again}");
+    receiver.wait_until("the redelivery", |r| r.len() == 2);
+    // Past the original's retry time (1 s, +20 % jitter at most): nothing more arrives.
+    std::thread::sleep(Duration::from_millis(2000));
+    let received = receiver.received();
+    assert_eq!(received.len(), 2, "the event went out again");
+    assert_eq!(received[0].json()["id"], received[1].json()["id"]);
+}

@@ -352,6 +352,9 @@ pub struct Analysis {
     /// Why the configured LLM analyzer's report was not used and the heuristic one stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_reason: Option<String>,
+    /// Why no report could be made, when every attempt failed (`status: failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_status: Option<WebhookStatus>,
     /// Delivery attempts of the post-call webhook so far.
@@ -364,6 +367,18 @@ pub struct Analysis {
     pub created_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<Timestamp>,
+}
+
+impl Analysis {
+    /// The report of a call whose analysis failed on every attempt: no content, the
+    /// `failed` status and why, so the call is not left waiting for a report forever.
+    pub fn failed(reason: impl Into<String>) -> Self {
+        Self {
+            status: Some(AnalysisStatus::Failed),
+            failure_reason: Some(reason.into()),
+            ..Self::default()
+        }
+    }
 }
 
 /// What the server knows about a write that the body does not say.

@@ -51,6 +51,23 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    /// The message, for logs and for the failure of background work; an internal error shows
+    /// its cause.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unauthorized => f.write_str("unauthorized"),
+            Self::Forbidden(message)
+            | Self::NotFound(message)
+            | Self::InvalidParameter(message)
+            | Self::Conflict(message)
+            | Self::PayloadTooLarge(message)
+            | Self::MethodNotAllowed(message)
+            | Self::Internal(message) => f.write_str(message),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();

@@ -13,7 +13,7 @@ mod request_log;
 mod signing;
 
 pub use error::ApiError;
-pub use lifecycle::{Signals, WebhookSettings, spawn_workers};
+pub use lifecycle::{Backoff, ReportSettings, Signals, WebhookSettings, spawn_workers};
 pub use recordings::RecordingSettings;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub prices: callscope_analysis::PriceTable,
     /// How webhooks are sent and retried.
     pub webhooks: WebhookSettings,
+    /// How post-call reports are retried.
+    pub reports: ReportSettings,
     /// The OpenAI-compatible endpoint post-call reports ask first, when configured.
     pub llm: Option<callscope_analysis::LlmConfig>,
     /// Where uploaded recordings are kept; `None` refuses uploads.
@@ -53,6 +55,7 @@ impl Default for ServerConfig {
             insights_max_range_days: None,
             prices: callscope_analysis::PriceTable::default(),
             webhooks: WebhookSettings::default(),
+            reports: ReportSettings::default(),
             llm: None,
             recordings: None,
             limits: callscope_query::Limits::default(),

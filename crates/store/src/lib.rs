@@ -51,6 +51,15 @@ pub type MetricsBuilder = Box<
         + Send,
 >;
 
+/// A claimed post-call report job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportJob {
+    pub organization_id: String,
+    pub call_id: String,
+    /// Which attempt this claim is, from 1.
+    pub attempt: u32,
+}
+
 /// What a write did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Written {
@@ -143,9 +152,26 @@ pub trait Store: Send + Sync + 'static {
     // `call.ended` plus its post-call report when its status first becomes terminal; bulk
     // `insert_calls` (demo data, imports) queues nothing.
 
-    /// Calls waiting for their post-call report, oldest first, across organizations, as
-    /// (organization, call id).
-    async fn pending_reports(&self, limit: usize) -> Result<Vec<(String, String)>>;
+    /// Claims up to `limit` calls whose post-call report is due at `now`, across
+    /// organizations, oldest due first: each is leased for `lease_ms` (no other claim gets it
+    /// meanwhile) and counts one more attempt. A job whose lease runs out (its worker died) is
+    /// claimed again; `store_report` ends it and `retry_report` puts it off.
+    async fn claim_reports(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ReportJob>>;
+
+    /// Releases a claimed report job after a failed attempt, due again at `at`; `error` is
+    /// kept with the job.
+    async fn retry_report(
+        &self,
+        organization_id: &str,
+        id: &str,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<()>;
 
     /// Stores `analysis` as the call's post-call report (keeping a scheduled callback a
     /// transfer fallback set), takes the call off the report queue and queues
@@ -246,14 +272,22 @@ pub trait Store: Send + Sync + 'static {
         delivery_id: &str,
     ) -> Result<Delivery>;
 
-    /// Pending deliveries due at `now` to enabled endpoints, oldest due first.
-    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<DueDelivery>>;
+    /// Claims up to `limit` pending deliveries due at `now` to enabled endpoints, oldest due
+    /// first, each leased for `lease_ms`: no other claim gets it until `record_attempt` or the
+    /// lease's end (its sender died; it is sent again). A superseded delivery is never due.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>>;
 
-    /// When the next pending delivery falls due, if any is pending.
+    /// When the next pending delivery falls due (a claimed one at its lease's end), if any is
+    /// pending.
     async fn next_delivery_at(&self) -> Result<Option<Timestamp>>;
 
-    /// Logs an attempt and moves the delivery on as `verdict` says; a `call.analyzed`
-    /// delivery also updates the call's post-call webhook status.
+    /// Logs an attempt, releases the delivery's lease and moves it on as `verdict` says; a
+    /// `call.analyzed` delivery also updates the call's post-call webhook status.
     async fn record_attempt(
         &self,
         delivery_id: &str,

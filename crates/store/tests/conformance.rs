@@ -10,12 +10,12 @@
 mod common;
 
 use callscope_model::{
-    Call, CallKind, CallStatus, Event, Object, Scope, Timestamp, TranscriptEntry, ValidationError,
-    WriteContext, call_from_json,
+    Analysis, Call, CallKind, CallStatus, Event, Object, Scope, Timestamp, TranscriptEntry,
+    ValidationError, WebhookDraft, WebhookEvent, WriteContext, call_from_json,
 };
 use callscope_store::{
-    CallBuilder, Cursor, Durability, EmbeddedStore, ListCalls, Paging, SortField, SortOrder, Store,
-    StoreError, WriteMode, Written,
+    AttemptVerdict, CallBuilder, Cursor, DeliveryAttempt, Durability, EmbeddedStore, ListCalls,
+    Paging, SortField, SortOrder, Store, StoreError, WriteMode, Written,
 };
 use serde_json::{Value, json};
 use std::cmp::Ordering;
@@ -65,6 +65,10 @@ macro_rules! conformance_suite {
                 concurrent_writes_to_one_new_id_create_it_once,
                 a_panicking_builder_fails_only_its_own_write,
                 search_matches_numbers_ignoring_ascii_case,
+                delivery_claims_are_leased_until_recorded_or_expired,
+                concurrent_delivery_claims_never_share_a_delivery,
+                a_superseded_delivery_is_never_claimed_again,
+                report_claims_count_attempts_and_wait_when_put_off,
             );
         }
     };
@@ -1640,6 +1644,219 @@ async fn a_panicking_builder_fails_only_its_own_write<S: Store + Clone>(store: &
         stored(store, ORG_A, "after").await.map(|c| counter(&c)),
         Some(1)
     );
+}
+
+// ---- 11. the call lifecycle: leased background jobs ------------------------------------------
+
+/// A minute: the lease of the claims below.
+const LEASE: i64 = 60 * SECOND;
+
+/// An endpoint of `org` that takes `call.started`, so every created call queues a delivery.
+async fn subscribe(store: &dyn Store, org: &str) {
+    let draft = WebhookDraft {
+        url: Some("https://receiver.example/hook".into()),
+        events: Some(vec![WebhookEvent::CallStarted]),
+        ..WebhookDraft::default()
+    };
+    store.create_webhook(org, draft).await.unwrap();
+}
+
+/// Creates calls `ids` of `org`, each queueing its `call.started`.
+async fn start_calls(store: &dyn Store, org: &str, ids: &[String]) {
+    for id in ids {
+        create(
+            store,
+            &call(org, json!({"id": id, "status": "in_progress"})),
+        )
+        .await;
+    }
+}
+
+fn later(ms: i64) -> Timestamp {
+    Timestamp::now().plus_millis(ms)
+}
+
+fn failed_attempt(number: u32) -> DeliveryAttempt {
+    DeliveryAttempt {
+        number,
+        at: Timestamp::now(),
+        status_code: Some(503),
+        error: Some("unavailable".into()),
+        duration_ms: 1,
+    }
+}
+
+async fn delivery_claims_are_leased_until_recorded_or_expired(store: &dyn Store) {
+    subscribe(store, ORG_A).await;
+    start_calls(store, ORG_A, &["c1".into()]).await;
+    let claimed = store
+        .claim_deliveries(Timestamp::now(), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let delivery = claimed[0].delivery.id.clone();
+    assert_eq!(claimed[0].delivery.subject_id, "c1");
+
+    // Leased: no second claim gets it, and it is due again when the lease ends.
+    assert!(
+        store
+            .claim_deliveries(Timestamp::now(), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let next = store.next_delivery_at().await.unwrap().unwrap();
+    assert!(
+        next.as_millis() >= later(LEASE - 5 * SECOND).as_millis(),
+        "{next:?}"
+    );
+    // Its sender died: once the lease has run out, it is claimed again.
+    let again = store
+        .claim_deliveries(later(LEASE + SECOND), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|d| d.delivery.id.as_str())
+            .collect::<Vec<_>>(),
+        [delivery.as_str()]
+    );
+
+    // A recorded attempt ends the lease; the delivery is due at its retry time, not before.
+    let retry = later(10 * SECOND);
+    store
+        .record_attempt(&delivery, failed_attempt(1), AttemptVerdict::RetryAt(retry))
+        .await
+        .unwrap();
+    assert_eq!(store.next_delivery_at().await.unwrap(), Some(retry));
+    assert!(
+        store
+            .claim_deliveries(Timestamp::now(), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retried = store.claim_deliveries(retry, LEASE, 10).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].delivery.attempts, 1);
+}
+
+async fn concurrent_delivery_claims_never_share_a_delivery<S: Store + Clone>(store: &S) {
+    subscribe(store, ORG_A).await;
+    let ids: Vec<String> = (0..40).map(|n| format!("c{n}")).collect();
+    start_calls(store, ORG_A, &ids).await;
+    let claims: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim_deliveries(Timestamp::now(), LEASE, 15)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for claim in claims {
+        claimed.extend(
+            claim
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|d| d.delivery.subject_id),
+        );
+    }
+    let distinct: HashSet<&String> = claimed.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        claimed.len(),
+        "a delivery was claimed twice"
+    );
+    assert_eq!(distinct, ids.iter().collect::<HashSet<_>>());
+}
+
+async fn a_superseded_delivery_is_never_claimed_again(store: &dyn Store) {
+    subscribe(store, ORG_A).await;
+    start_calls(store, ORG_A, &["c1".into()]).await;
+    let claimed = store
+        .claim_deliveries(Timestamp::now(), LEASE, 10)
+        .await
+        .unwrap();
+    let original = claimed[0].delivery.clone();
+    // It failed and is due for a retry now, when it is redelivered by hand.
+    store
+        .record_attempt(
+            &original.id,
+            failed_attempt(1),
+            AttemptVerdict::RetryAt(Timestamp::now()),
+        )
+        .await
+        .unwrap();
+    let redelivery = store
+        .redeliver(ORG_A, &original.endpoint_id, &original.id)
+        .await
+        .unwrap();
+    let due = store
+        .claim_deliveries(later(SECOND), LEASE, 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = due.iter().map(|d| d.delivery.id.as_str()).collect();
+    assert_eq!(ids, [redelivery.id.as_str()], "the event goes out once");
+    assert_eq!(due[0].delivery.event_id, original.event_id);
+}
+
+async fn report_claims_count_attempts_and_wait_when_put_off(store: &dyn Store) {
+    let ended = |id: &str| call(ORG_A, json!({"id": id, "status": "completed"}));
+    create(store, &ended("r1")).await;
+    create(store, &ended("r2")).await;
+    let claimed = store
+        .claim_reports(Timestamp::now(), LEASE, 10)
+        .await
+        .unwrap();
+    let mut got: Vec<(&str, u32)> = claimed
+        .iter()
+        .map(|job| (job.call_id.as_str(), job.attempt))
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, [("r1", 1), ("r2", 1)]);
+    assert!(
+        store
+            .claim_reports(Timestamp::now(), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed jobs are leased"
+    );
+
+    // r1 failed: put off, it waits; r2 got its report and leaves the queue.
+    let retry = later(5 * SECOND);
+    store
+        .retry_report(ORG_A, "r1", retry, "the analyzer broke")
+        .await
+        .unwrap();
+    store
+        .store_report(ORG_A, "r2", Analysis::failed("test"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_reports(Timestamp::now(), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let second = store.claim_reports(retry, LEASE, 10).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!((second[0].call_id.as_str(), second[0].attempt), ("r1", 2));
+    // Its worker died mid-analysis: the lease runs out and it comes back as attempt 3.
+    let third = store
+        .claim_reports(retry.plus_millis(LEASE + SECOND), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!((third[0].call_id.as_str(), third[0].attempt), ("r1", 3));
+    let report = stored(store, ORG_A, "r2").await.unwrap().analysis.unwrap();
+    assert_eq!(report.failure_reason.as_deref(), Some("test"));
 }
 
 // ---- 9. embedded only: durability across reopening -------------------------------------------

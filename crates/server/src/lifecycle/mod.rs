@@ -6,10 +6,11 @@
 mod reports;
 mod webhooks;
 
-pub use reports::run_report;
+pub use reports::{ReportSettings, run_report};
 pub use webhooks::WebhookSettings;
 
 use crate::AppState;
+use callscope_model::Timestamp;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -38,7 +39,70 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(webhooks::run(state.clone()));
 }
 
+/// How a background job is retried: up to `max_attempts` attempts (the first included), the
+/// wait before each retry doubling from `base` up to `max`, with ±20 % jitter so jobs that
+/// failed together are not all retried at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// When to try again after attempt `number` (from 1) failed at `now`, or `None` when the
+    /// attempts are used up.
+    pub fn retry_at(&self, number: u32, now: Timestamp) -> Option<Timestamp> {
+        if number >= self.max_attempts {
+            return None;
+        }
+        let doubled = self
+            .base
+            .saturating_mul(1 << number.saturating_sub(1).min(20))
+            .min(self.max);
+        // Jitter in [0.8, 1.2).
+        let jitter = 0.8 + 0.4 * (f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX));
+        let delay = doubled.as_secs_f64() * jitter * 1000.0;
+        Some(now.plus_millis(delay as i64))
+    }
+}
+
+/// How long a claimed job stays leased to its worker: past the longest the work may take
+/// (`timeout`), twice over, so a lease runs out only when the worker is gone.
+fn lease_ms(timeout: Duration) -> i64 {
+    i64::try_from(timeout.saturating_mul(2).as_millis())
+        .unwrap_or(i64::MAX / 2)
+        .saturating_add(30_000)
+}
+
 /// Waits for `notify` or for `timeout`, whichever comes first.
 async fn nap(notify: &Notify, timeout: Duration) {
     let _ = tokio::time::timeout(timeout, notify.notified()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_double_within_jitter_and_stop_at_the_limit() {
+        let backoff = Backoff {
+            max_attempts: 4,
+            base: Duration::from_secs(10),
+            max: Duration::from_secs(30),
+        };
+        let now = Timestamp::now();
+        let delay = |n| {
+            backoff
+                .retry_at(n, now)
+                .map(|at| at.as_millis() - now.as_millis())
+        };
+        let first = delay(1).expect("retry");
+        assert!((8_000..12_000).contains(&first), "{first}");
+        let second = delay(2).expect("retry");
+        assert!((16_000..24_000).contains(&second), "{second}");
+        let capped = delay(3).expect("retry");
+        assert!((24_000..36_000).contains(&capped), "{capped}");
+        assert_eq!(delay(4), None);
+    }
 }

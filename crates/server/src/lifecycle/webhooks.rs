@@ -6,7 +6,7 @@
 //! one, and the previous one during a rotation's grace period, so a receiver holding either
 //! verifies. The timestamp lets receivers refuse replays.
 
-use super::{POLL_INTERVAL, nap};
+use super::{Backoff, POLL_INTERVAL, lease_ms, nap};
 use crate::AppState;
 use crate::native::dto::{CallView, TransferView};
 use crate::signing::{hex, hmac_sha256};
@@ -14,7 +14,6 @@ use callscope_analysis::outbound::{self, DestinationPolicy, TrustedRoots};
 use callscope_model::{Call, Timestamp, Transfer, WebhookEvent};
 use callscope_store::{AttemptVerdict, DeliveryAttempt, DueDelivery};
 use hmac::Mac;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::{self, JoinSet};
@@ -27,12 +26,8 @@ const MAX_ERROR_LEN: usize = 300;
 /// How webhooks are sent and retried.
 #[derive(Clone, Debug)]
 pub struct WebhookSettings {
-    /// Attempts before a delivery is marked failed (the first one included).
-    pub max_attempts: u32,
-    /// Wait before the first retry; each later one doubles it, up to `retry_max`, with
-    /// ±20 % jitter so failed receivers are not hit by every sender at once.
-    pub retry_base: Duration,
-    pub retry_max: Duration,
+    /// Attempts per delivery and the waits between them (capped at an hour by default).
+    pub retry: Backoff,
     /// Longest a receiver may take to answer.
     pub timeout: Duration,
     /// Whom an `https://` receiver's certificate must come from.
@@ -44,31 +39,15 @@ pub struct WebhookSettings {
 impl Default for WebhookSettings {
     fn default() -> Self {
         Self {
-            max_attempts: 8,
-            retry_base: Duration::from_secs(10),
-            retry_max: Duration::from_secs(3600),
+            retry: Backoff {
+                max_attempts: 8,
+                base: Duration::from_secs(10),
+                max: Duration::from_secs(3600),
+            },
             timeout: Duration::from_secs(10),
             trusted_roots: TrustedRoots::Public,
             destinations: Arc::default(),
         }
-    }
-}
-
-impl WebhookSettings {
-    /// When to try again after attempt `number` (from 1) failed at `now`, or `None` when the
-    /// attempts are used up.
-    fn retry_at(&self, number: u32, now: Timestamp) -> Option<Timestamp> {
-        if number >= self.max_attempts {
-            return None;
-        }
-        let doubled = self
-            .retry_base
-            .saturating_mul(1 << (number - 1).min(20))
-            .min(self.retry_max);
-        // Jitter in [0.8, 1.2).
-        let jitter = 0.8 + 0.4 * (f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX));
-        let delay = doubled.as_secs_f64() * jitter * 1000.0;
-        Some(now.plus_millis(delay as i64))
     }
 }
 
@@ -113,7 +92,9 @@ fn body(due: &DueDelivery) -> Result<Vec<u8>, serde_json::Error> {
 
 /// Sends due deliveries forever. Each send runs on its own and is recorded when it ends, so a
 /// slow receiver (up to the timeout) delays nobody else's deliveries; at most `BATCH` are in
-/// flight, and a delivery in flight is not picked again.
+/// flight. A delivery is claimed from the store with a lease before it is sent: no other
+/// claim takes it while it is in flight, and if this process dies mid-send the lease runs
+/// out and the delivery is sent again.
 pub(super) async fn run(state: AppState) {
     let settings = &state.config.webhooks;
     let agent = outbound::agent(
@@ -121,67 +102,56 @@ pub(super) async fn run(state: AppState) {
         &settings.trusted_roots,
         Some(Arc::clone(&settings.destinations)),
     );
+    let lease = lease_ms(settings.timeout);
     let mut sends: JoinSet<(DueDelivery, DeliveryAttempt)> = JoinSet::new();
-    // The delivery each running send is for, by task.
-    let mut in_flight: HashMap<task::Id, String> = HashMap::new();
     loop {
-        while let Some(sent) = sends.try_join_next_with_id() {
-            record(&state, &mut in_flight, sent).await;
+        while let Some(sent) = sends.try_join_next() {
+            record(&state, sent).await;
         }
-        let room = BATCH - in_flight.len();
-        let due = if room == 0 {
-            Vec::new()
-        } else {
-            // In-flight deliveries are still due in the store; ask for enough to get past them.
-            match state
+        let room = BATCH - sends.len();
+        if room > 0 {
+            let claimed = match state
                 .store
-                .due_deliveries(Timestamp::now(), BATCH + in_flight.len())
+                .claim_deliveries(Timestamp::now(), lease, room)
                 .await
             {
-                Ok(due) => due,
+                Ok(claimed) => claimed,
                 Err(error) => {
                     // Not at full speed: a store that keeps failing would spin this loop.
-                    tracing::error!(%error, "cannot read the webhook outbox");
+                    tracing::error!(%error, "cannot claim webhook deliveries");
                     nap(&state.signals.deliveries, POLL_INTERVAL).await;
                     continue;
                 }
+            };
+            let full = claimed.len() == room;
+            for delivery in claimed {
+                let agent = agent.clone();
+                sends.spawn_blocking(move || {
+                    let attempt = send(&agent, &delivery);
+                    (delivery, attempt)
+                });
             }
-        };
-        let fresh: Vec<DueDelivery> = due
-            .into_iter()
-            .filter(|due| !in_flight.values().any(|id| *id == due.delivery.id))
-            .take(room)
-            .collect();
-        let started = fresh.len();
-        for delivery in fresh {
-            let id = delivery.delivery.id.clone();
-            let agent = agent.clone();
-            let handle = sends.spawn_blocking(move || {
-                let attempt = send(&agent, &delivery);
-                (delivery, attempt)
-            });
-            in_flight.insert(handle.id(), id);
+            if full {
+                // A full round: more may be due at once.
+                continue;
+            }
         }
-        if started == room && room > 0 {
-            // A full round: more may be due at once.
-            continue;
-        }
-        // Until the next due delivery (one in flight counts as not due), a wake-up for a new
-        // one, or a send ending, whichever comes first.
+        // Until the next due delivery, a wake-up for a new one, or a send ending, whichever
+        // comes first.
         let wait = match state.store.next_delivery_at().await {
             Ok(Some(next)) => {
                 let millis = next.as_millis() - Timestamp::now().as_millis();
                 match u64::try_from(millis) {
                     Ok(millis) if millis > 0 => Duration::from_millis(millis).min(POLL_INTERVAL),
-                    _ if sends.is_empty() => Duration::ZERO,
+                    _ if sends.len() < BATCH => Duration::ZERO,
                     _ => POLL_INTERVAL,
                 }
             }
             _ => POLL_INTERVAL,
         };
         tokio::select! {
-            Some(sent) = sends.join_next_with_id(), if !sends.is_empty() => {
-                record(&state, &mut in_flight, sent).await;
+            Some(sent) = sends.join_next(), if !sends.is_empty() => {
+                record(&state, sent).await;
             }
             () = nap(&state.signals.deliveries, wait), if !wait.is_zero() => {}
             else => {}
@@ -190,25 +160,19 @@ pub(super) async fn run(state: AppState) {
 }
 
 /// Records how a send went and decides what comes next for its delivery.
-async fn record(
-    state: &AppState,
-    in_flight: &mut HashMap<task::Id, String>,
-    sent: Result<(task::Id, (DueDelivery, DeliveryAttempt)), task::JoinError>,
-) {
-    let (delivery, attempt) = match sent {
-        Ok((task, sent)) => {
-            in_flight.remove(&task);
-            sent
-        }
-        Err(error) => {
-            // A send that panicked recorded nothing: its delivery stays due and is tried again.
-            in_flight.remove(&error.id());
-            return;
-        }
+async fn record(state: &AppState, sent: Result<(DueDelivery, DeliveryAttempt), task::JoinError>) {
+    // A send that panicked recorded nothing: its lease runs out and it is sent again.
+    let Ok((delivery, attempt)) = sent else {
+        return;
     };
     let verdict = match attempt.status_code {
         Some(200..=299) => AttemptVerdict::Delivered,
-        _ => match state.config.webhooks.retry_at(attempt.number, attempt.at) {
+        _ => match state
+            .config
+            .webhooks
+            .retry
+            .retry_at(attempt.number, attempt.at)
+        {
             Some(at) => AttemptVerdict::RetryAt(at),
             None => AttemptVerdict::GiveUp,
         },
@@ -267,33 +231,5 @@ fn send(agent: &ureq::Agent, due: &DueDelivery) -> DeliveryAttempt {
             finish(Some(status), error)
         }
         Err(error) => finish(None, Some(error.to_string())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_double_within_jitter_and_stop_at_the_limit() {
-        let settings = WebhookSettings {
-            max_attempts: 4,
-            retry_base: Duration::from_secs(10),
-            retry_max: Duration::from_secs(30),
-            ..WebhookSettings::default()
-        };
-        let now = Timestamp::now();
-        let delay = |n| {
-            settings
-                .retry_at(n, now)
-                .map(|at| at.as_millis() - now.as_millis())
-        };
-        let first = delay(1).expect("retry");
-        assert!((8_000..12_000).contains(&first), "{first}");
-        let second = delay(2).expect("retry");
-        assert!((16_000..24_000).contains(&second), "{second}");
-        let capped = delay(3).expect("retry");
-        assert!((24_000..36_000).contains(&capped), "{capped}");
-        assert_eq!(delay(4), None);
     }
 }

@@ -99,6 +99,8 @@ pub struct ReportView<'a> {
     analysis_status: Option<&'static str>,
     /// Why the configured LLM analyzer's report was not used.
     analysis_fallback_reason: Option<&'a str>,
+    /// Why there is no report, when every attempt to make one failed.
+    analysis_failure_reason: Option<&'a str>,
     post_call_webhook_status: Option<&'static str>,
     post_call_webhook_attempts: Option<u32>,
     post_call_webhook_next_retry_at: Option<Timestamp>,
@@ -245,6 +247,7 @@ impl<'a> ReportView<'a> {
             scheduled_callback: analysis.and_then(|a| a.scheduled_callback.as_ref()),
             analysis_status: analysis.and_then(|a| a.status).map(|s| s.as_str()),
             analysis_fallback_reason: analysis.and_then(|a| a.fallback_reason.as_deref()),
+            analysis_failure_reason: analysis.and_then(|a| a.failure_reason.as_deref()),
             post_call_webhook_status: analysis.and_then(|a| a.webhook_status).map(|s| s.as_str()),
             post_call_webhook_attempts: analysis.and_then(|a| a.webhook_attempts),
             post_call_webhook_next_retry_at: analysis.and_then(|a| a.webhook_next_retry_at),

@@ -7,7 +7,8 @@
 use super::sql::{existing_call, find_call_row, limit_param, load_docs, touch_call};
 use crate::keys::random_hex;
 use crate::{
-    AttemptVerdict, Delivery, DeliveryAttempt, DueDelivery, Result, StoreError, WebhookEndpoint,
+    AttemptVerdict, Delivery, DeliveryAttempt, DueDelivery, ReportJob, Result, StoreError,
+    WebhookEndpoint,
 };
 use callscope_model::{
     Analysis, Call, CallStatus, ChainStep, DeliveryStatus, FallbackAction, Timestamp, Transfer,
@@ -53,23 +54,63 @@ pub(super) fn on_call_written(
         )?;
         connection
             .prepare_cached(
-                "INSERT OR IGNORE INTO analysis_queue (organization_id, call_id, queued_at)
-                 VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO analysis_queue
+                    (organization_id, call_id, queued_at, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?3)",
             )?
             .execute(params![org, call.id, Timestamp::now().as_millis()])?;
     }
     Ok(())
 }
 
-pub(super) fn pending_reports(
+pub(super) fn claim_reports(
     connection: &Connection,
+    now: Timestamp,
+    lease_ms: i64,
     limit: usize,
-) -> Result<Vec<(String, String)>> {
+) -> Result<Vec<ReportJob>> {
+    let now_ms = now.as_millis();
     let mut statement = connection.prepare_cached(
-        "SELECT organization_id, call_id FROM analysis_queue ORDER BY queued_at LIMIT ?1",
+        "SELECT organization_id, call_id, attempts FROM analysis_queue
+         WHERE next_attempt_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?1)
+         ORDER BY next_attempt_at LIMIT ?2",
     )?;
-    let rows = statement.query_map([limit_param(limit)], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = statement.query_map(params![now_ms, limit_param(limit)], |row| {
+        Ok(ReportJob {
+            organization_id: row.get(0)?,
+            call_id: row.get(1)?,
+            attempt: row.get::<_, u32>(2)?.saturating_add(1),
+        })
+    })?;
+    let jobs: Vec<ReportJob> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut claim = connection.prepare_cached(
+        "UPDATE analysis_queue SET locked_until = ?3, attempts = attempts + 1
+         WHERE organization_id = ?1 AND call_id = ?2",
+    )?;
+    for job in &jobs {
+        claim.execute(params![
+            job.organization_id,
+            job.call_id,
+            now_ms.saturating_add(lease_ms)
+        ])?;
+    }
+    Ok(jobs)
+}
+
+pub(super) fn retry_report(
+    connection: &Connection,
+    org: &str,
+    id: &str,
+    at: Timestamp,
+    error: &str,
+) -> Result<()> {
+    connection
+        .prepare_cached(
+            "UPDATE analysis_queue SET next_attempt_at = ?3, locked_until = NULL, last_error = ?4
+             WHERE organization_id = ?1 AND call_id = ?2",
+        )?
+        .execute(params![org, id, at.as_millis(), error])?;
+    Ok(())
 }
 
 pub(super) fn store_report(
@@ -690,33 +731,43 @@ pub(super) fn redeliver(
         .query_row([&id], delivery)?)
 }
 
-pub(super) fn due_deliveries(
+pub(super) fn claim_deliveries(
     connection: &Connection,
     now: Timestamp,
+    lease_ms: i64,
     limit: usize,
 ) -> Result<Vec<DueDelivery>> {
     let mut statement = connection.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS}, d.snapshot, {ENDPOINT_COLUMNS}
+        "SELECT {DELIVERY_COLUMNS}, d.snapshot, {ENDPOINT_COLUMNS}, d.pk
          FROM webhook_deliveries d JOIN webhook_endpoints e ON e.pk = d.endpoint_pk
-         WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND e.enabled = 1
+         WHERE d.status = 'pending' AND d.superseded = 0 AND d.next_attempt_at <= ?1
+           AND (d.locked_until IS NULL OR d.locked_until <= ?1) AND e.enabled = 1
          ORDER BY d.next_attempt_at, d.pk LIMIT ?2"
     ))?;
     let rows = statement.query_map(params![now.as_millis(), limit_param(limit)], |row| {
-        Ok(DueDelivery {
+        let due = DueDelivery {
             delivery: delivery(row)?,
             snapshot: row.get(14)?,
             endpoint: endpoint_at(row, 15)?,
-        })
+        };
+        Ok((row.get::<_, i64>(26)?, due))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let claimed: Vec<(i64, DueDelivery)> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut lock = connection
+        .prepare_cached("UPDATE webhook_deliveries SET locked_until = ?2 WHERE pk = ?1")?;
+    for (pk, _) in &claimed {
+        lock.execute(params![pk, now.as_millis().saturating_add(lease_ms)])?;
+    }
+    Ok(claimed.into_iter().map(|(_, due)| due).collect())
 }
 
 pub(super) fn next_delivery_at(connection: &Connection) -> Result<Option<Timestamp>> {
+    // A claimed delivery falls due again only when its lease runs out.
     let next: Option<i64> = connection
         .prepare_cached(
-            "SELECT min(d.next_attempt_at) FROM webhook_deliveries d
-             JOIN webhook_endpoints e ON e.pk = d.endpoint_pk
-             WHERE d.status = 'pending' AND e.enabled = 1",
+            "SELECT min(max(d.next_attempt_at, coalesce(d.locked_until, 0)))
+             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.pk = d.endpoint_pk
+             WHERE d.status = 'pending' AND d.superseded = 0 AND e.enabled = 1",
         )?
         .query_row([], |row| row.get(0))?;
     Ok(optional_timestamp(next)?)
@@ -762,7 +813,7 @@ pub(super) fn record_attempt(
     connection
         .prepare_cached(
             "UPDATE webhook_deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3,
-                last_status_code = ?4, last_error = ?5, delivered_at = ?6
+                last_status_code = ?4, last_error = ?5, delivered_at = ?6, locked_until = NULL
              WHERE pk = ?7",
         )?
         .execute(params![

@@ -20,8 +20,8 @@ mod sql;
 use crate::index::SearchIndex;
 use crate::{
     AttemptVerdict, CallBuilder, CallPage, Delivery, DeliveryAttempt, DueDelivery, KeyInfo,
-    ListCalls, MetricsBuilder, NewKey, Principal, Result, SearchResult, Store, StoreError,
-    WebhookEndpoint, WriteMode, Written,
+    ListCalls, MetricsBuilder, NewKey, Principal, ReportJob, Result, SearchResult, Store,
+    StoreError, WebhookEndpoint, WriteMode, Written,
 };
 use async_trait::async_trait;
 use callscope_model::{
@@ -454,8 +454,25 @@ impl Store for EmbeddedStore {
         self.read(move |c| sql::list_events(c, &org, &id)).await
     }
 
-    async fn pending_reports(&self, limit: usize) -> Result<Vec<(String, String)>> {
-        self.read(move |c| lifecycle::pending_reports(c, limit))
+    async fn claim_reports(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ReportJob>> {
+        self.write(move |c| lifecycle::claim_reports(c, now, lease_ms, limit))
+            .await
+    }
+
+    async fn retry_report(
+        &self,
+        organization_id: &str,
+        id: &str,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<()> {
+        let (org, id, error) = (organization_id.to_owned(), id.to_owned(), error.to_owned());
+        self.write(move |c| lifecycle::retry_report(c, &org, &id, at, &error))
             .await
     }
 
@@ -602,8 +619,13 @@ impl Store for EmbeddedStore {
             .await
     }
 
-    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<DueDelivery>> {
-        self.read(move |c| lifecycle::due_deliveries(c, now, limit))
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>> {
+        self.write(move |c| lifecycle::claim_deliveries(c, now, lease_ms, limit))
             .await
     }
 

@@ -204,6 +204,24 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (organization_id, agent_id)
     ) WITHOUT ROWID;
     "#,
+    // 5: leases and attempts. A worker claims a delivery or a report job by setting
+    // `locked_until`; if it dies mid-send or mid-analysis the lease runs out and the job is
+    // claimed again, and two workers never hold the same job. Report jobs count their
+    // attempts and wait between them, so a call whose analysis always fails no longer holds
+    // up the reports behind it. A superseded delivery (one redelivered) is never due again.
+    r#"
+    ALTER TABLE webhook_deliveries ADD COLUMN locked_until INTEGER;
+    DROP INDEX webhook_deliveries_due;
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+        WHERE status = 'pending' AND superseded = 0;
+
+    ALTER TABLE analysis_queue ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE analysis_queue ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE analysis_queue ADD COLUMN locked_until INTEGER;
+    ALTER TABLE analysis_queue ADD COLUMN last_error TEXT;
+    UPDATE analysis_queue SET next_attempt_at = queued_at;
+    CREATE INDEX analysis_queue_due ON analysis_queue (next_attempt_at);
+    "#,
 ];
 
 /// Brings the schema of `connection` up to date.

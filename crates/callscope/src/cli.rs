@@ -168,6 +168,14 @@ pub struct ServeArgs {
     /// Bearer key of the LLM API (prefer the environment variable: flags show in `ps`).
     #[arg(long, env = "CALLSCOPE_LLM_API_KEY", hide_env_values = true)]
     pub llm_api_key: Option<String>,
+    /// The address clients reach this server at (`https://calls.example.com`), the base of
+    /// every link it hands out (recordings); by default `http://` and the request's `Host`,
+    /// which is wrong behind a proxy that terminates TLS.
+    #[arg(long, env = "CALLSCOPE_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// Longest a recording upload may send nothing before it is cut off, in seconds.
+    #[arg(long, env = "CALLSCOPE_UPLOAD_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub upload_idle_timeout_secs: u64,
     /// Largest recording upload accepted, in bytes.
     #[arg(long, env = "CALLSCOPE_MAX_RECORDING_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub max_recording_bytes: u64,
@@ -344,6 +352,21 @@ pub struct BenchArgs {
 pub enum CorpusShape {
     Full,
     Compact,
+}
+
+/// An absolute http(s) URL without its trailing slash.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let base = text.trim().trim_end_matches('/');
+    let rest = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{text}` is not an absolute http:// or https:// URL"))?;
+    if rest.is_empty() || rest.contains(['?', '#']) {
+        return Err(format!(
+            "`{text}` must be a scheme, a host and at most a path, like https://calls.example.com"
+        ));
+    }
+    Ok(base.to_owned())
 }
 
 fn parse_anchor(text: &str) -> Result<TimeBound, String> {

@@ -81,6 +81,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         &args.store.data_dir.join("recordings"),
         args.max_recording_bytes,
         Duration::from_secs(args.recording_link_ttl_secs),
+        Duration::from_secs(args.upload_idle_timeout_secs),
     )
     .context("cannot open the recordings folder")?;
     let state = AppState {
@@ -110,6 +111,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             llm,
             recordings: Some(recordings),
             limits,
+            public_url: args.public_url.clone(),
         }),
         signals: Arc::default(),
     };

@@ -181,3 +181,123 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     files
 }
+
+/// Sends a recording upload by hand: the headers announce `announced` bytes, `sent` of them
+/// follow, then the client waits `pause` (answering nothing) and hangs up. Returns the status
+/// line the server answered with, if it answered before the client hung up.
+fn partial_upload(
+    fixture: &Fixture,
+    id: &str,
+    announced: usize,
+    sent: &[u8],
+    pause: std::time::Duration,
+) -> Option<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let address = fixture.server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "PUT /v1/calls/{id}/recording?channels=mono HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {}\r\nContent-Length: {announced}\r\n\r\n",
+        fixture.key
+    )
+    .unwrap();
+    stream.write_all(sent).unwrap();
+    stream.set_read_timeout(Some(pause)).unwrap();
+    let mut status = String::new();
+    let answered = BufReader::new(&stream).read_line(&mut status).is_ok() && !status.is_empty();
+    answered.then(|| status.trim().to_owned())
+}
+
+#[test]
+fn a_failed_re_upload_leaves_the_stored_recording_playable() {
+    let fixture = Fixture::with_args(&["--upload-idle-timeout-secs", "1"]);
+    let client = fixture.client();
+    client.post(
+        "/v1/calls",
+        &json!({"id": "rec-keep", "status": "completed"}),
+    );
+    let audio = wav(8000, 20_000);
+    assert_eq!(upload(&fixture, "rec-keep", "mono", &audio).0, 200);
+    let playable = || {
+        let (_, link) = client.get("/v1/calls/rec-keep/recording");
+        let (status, _, body) = fetch(link["url"].as_str().unwrap(), None);
+        assert_eq!(status, 200);
+        assert!(body == audio, "the stored recording changed");
+        let (_, call) = client.get("/v1/calls/rec-keep");
+        assert_eq!(call["recording_duration_ms"], 2500);
+    };
+
+    // An MP3 by its first bytes that is not audio: refused after it was received whole.
+    let mut not_audio = b"ID3\x04\x00\x00\x00\x00\x00\x00".to_vec();
+    not_audio.extend(std::iter::repeat_n(0x55u8, 4000));
+    let (status, body) = upload(&fixture, "rec-keep", "mono", &not_audio);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("INVALID_PARAMETER"))
+    );
+    playable();
+
+    // A client that stops sending halfway: cut off by the idle timeout.
+    let another = wav(8000, 40_000);
+    let status = partial_upload(
+        &fixture,
+        "rec-keep",
+        another.len(),
+        &another[..another.len() / 2],
+        std::time::Duration::from_secs(5),
+    );
+    assert!(
+        status.as_deref().is_some_and(|s| s.contains(" 408 ")),
+        "{status:?}"
+    );
+    playable();
+
+    // A client that hangs up halfway.
+    partial_upload(
+        &fixture,
+        "rec-keep",
+        another.len(),
+        &another[..another.len() / 3],
+        std::time::Duration::from_millis(50),
+    );
+    playable();
+
+    // Nothing half-written is left beside the recording (the hung-up upload's partial file
+    // goes once the server has seen the connection close).
+    let files = || {
+        std::fs::read_dir(fixture.data_dir().join("recordings"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.is_dir())
+            .flat_map(|org| std::fs::read_dir(org).unwrap())
+            .flat_map(|call| std::fs::read_dir(call.unwrap().path()).unwrap())
+            .map(|file| file.unwrap().file_name().into_string().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while files() != ["mono.wav"] && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(files(), ["mono.wav"]);
+}
+
+#[test]
+fn links_start_with_the_public_url_when_one_is_set() {
+    let fixture = Fixture::with_args(&["--public-url", "https://calls.example.com/"]);
+    let client = fixture.client();
+    client.post(
+        "/v1/calls",
+        &json!({"id": "rec-pub", "status": "completed"}),
+    );
+    let audio = wav(8000, 8000);
+    assert_eq!(upload(&fixture, "rec-pub", "mono", &audio).0, 200);
+    let (_, link) = client.get("/v1/calls/rec-pub/recording");
+    let url = link["url"].as_str().unwrap();
+    let path = url
+        .strip_prefix("https://calls.example.com/recordings/")
+        .unwrap_or_else(|| panic!("{url}"));
+    // The proxy in front forwards the path as it is; the link works through it.
+    let (status, _, body) = fetch(&format!("{}/recordings/{path}", fixture.server.base), None);
+    assert_eq!((status, body == audio), (200, true));
+}

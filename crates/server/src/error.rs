@@ -2,11 +2,12 @@
 //! `{"error", "code"}` body of seed 002 with the matching status.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callscope_model::ValidationError;
 use callscope_store::StoreError;
 use serde::Serialize;
+use std::time::Duration;
 
 /// A failed request.
 #[derive(Debug)]
@@ -20,6 +21,20 @@ pub enum ApiError {
     Conflict(String),
     PayloadTooLarge(String),
     MethodNotAllowed(String),
+    /// The client was too slow: an upload stopped sending.
+    RequestTimeout(String),
+    /// The key sent more requests than its rate allows; try again after the wait.
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
+    /// The server cannot take the request now (`OVERLOADED`, or `TIMEOUT` when it ran past
+    /// its deadline); try again after the wait.
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after: Duration,
+    },
     /// The message is logged; the client sees a fixed sentence.
     Internal(String),
 }
@@ -46,6 +61,9 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            Self::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
+            Self::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }
     }
@@ -63,6 +81,9 @@ impl std::fmt::Display for ApiError {
             | Self::Conflict(message)
             | Self::PayloadTooLarge(message)
             | Self::MethodNotAllowed(message)
+            | Self::RequestTimeout(message)
+            | Self::RateLimited { message, .. }
+            | Self::Unavailable { message, .. }
             | Self::Internal(message) => f.write_str(message),
         }
     }
@@ -82,16 +103,29 @@ impl IntoResponse for ApiError {
             | Self::InvalidParameter(message)
             | Self::Conflict(message)
             | Self::PayloadTooLarge(message)
-            | Self::MethodNotAllowed(message) => message,
+            | Self::MethodNotAllowed(message)
+            | Self::RequestTimeout(message)
+            | Self::RateLimited { message, .. }
+            | Self::Unavailable { message, .. } => message,
         };
-        (
+        let mut response = (
             status,
             Json(ErrorBody {
                 error: message,
                 code,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } = &self
+        {
+            // Whole seconds, rounded up: a client that waits that long finds room.
+            let seconds = retry_after.as_millis().div_ceil(1000).max(1);
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(u64::try_from(seconds).unwrap_or(u64::MAX)),
+            );
+        }
+        response
     }
 }
 

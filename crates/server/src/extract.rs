@@ -20,10 +20,10 @@ use serde::de::DeserializeOwned;
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let bytes = read_body(request, state).await?.ok_or_else(|| {
             ApiError::InvalidParameter("request body is empty; expected JSON".into())
         })?;
@@ -36,10 +36,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 #[derive(Debug)]
 pub struct OptionalJsonBody<T>(pub T);
 
-impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         match read_body(request, state).await? {
             Some(bytes) => parse_json(&bytes).map(Self),
             None => Ok(Self(T::default())),
@@ -48,10 +48,10 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 }
 
 /// The request body, or `None` when it is empty or only whitespace.
-async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Option<Bytes>, ApiError> {
+async fn read_body(request: Request, state: &AppState) -> Result<Option<Bytes>, ApiError> {
     let bytes = Bytes::from_request(request, state)
         .await
-        .map_err(|rejection| body_rejection(&rejection))?;
+        .map_err(|rejection| body_rejection(&rejection, state.config.max_body_bytes))?;
     Ok((!bytes.iter().all(u8::is_ascii_whitespace)).then_some(bytes))
 }
 
@@ -73,9 +73,12 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-fn body_rejection(rejection: &BytesRejection) -> ApiError {
+fn body_rejection(rejection: &BytesRejection, max_body_bytes: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge("request body is larger than the server accepts".into())
+        ApiError::PayloadTooLarge(format!(
+            "request body is larger than the {max_body_bytes} bytes the server accepts {}",
+            callscope_query::limit_note("max_body_bytes", max_body_bytes)
+        ))
     } else {
         ApiError::InvalidParameter(format!("cannot read the request body: {rejection}"))
     }

@@ -46,6 +46,9 @@ pub struct ServerConfig {
     pub recordings: Option<RecordingSettings>,
     /// What one request may ask for (the store enforces the same values on searches).
     pub limits: callscope_query::Limits,
+    /// The base of the links the server hands out (`https://calls.example.com`), without a
+    /// trailing slash; `None` builds them from the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +62,7 @@ impl Default for ServerConfig {
             llm: None,
             recordings: None,
             limits: callscope_query::Limits::default(),
+            public_url: None,
         }
     }
 }

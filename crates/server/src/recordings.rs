@@ -40,6 +40,8 @@ pub struct RecordingSettings {
     pub max_bytes: u64,
     /// How long a signed link works.
     pub link_ttl: Duration,
+    /// Longest an upload may send nothing before it is cut off (408).
+    pub idle_timeout: Duration,
 }
 
 impl std::fmt::Debug for RecordingSettings {
@@ -48,6 +50,7 @@ impl std::fmt::Debug for RecordingSettings {
             .field("dir", &self.dir)
             .field("max_bytes", &self.max_bytes)
             .field("link_ttl", &self.link_ttl)
+            .field("idle_timeout", &self.idle_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -55,7 +58,12 @@ impl std::fmt::Debug for RecordingSettings {
 impl RecordingSettings {
     /// Opens (creating) the recordings folder and its signing key, so links stay valid
     /// across restarts.
-    pub fn open(dir: &FsPath, max_bytes: u64, link_ttl: Duration) -> std::io::Result<Self> {
+    pub fn open(
+        dir: &FsPath,
+        max_bytes: u64,
+        link_ttl: Duration,
+        idle_timeout: Duration,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let key_path = dir.join(KEY_FILE);
         let key = match std::fs::read(&key_path) {
@@ -72,6 +80,7 @@ impl RecordingSettings {
             key,
             max_bytes,
             link_ttl,
+            idle_timeout,
         })
     }
 
@@ -116,8 +125,20 @@ impl RecordingSettings {
         }
     }
 
-    /// The stored file of a channel, with its format.
+    /// The stored file of a channel, with its format: the newest, should a crash between a
+    /// replacement's rename and the old file's removal have left two.
     fn find(&self, org: &str, id: &str, channels: Channels) -> Option<(PathBuf, AudioFormat)> {
+        self.files(org, id, channels)
+            .into_iter()
+            .max_by_key(|(path, _)| {
+                std::fs::metadata(path)
+                    .and_then(|meta| meta.modified())
+                    .ok()
+            })
+    }
+
+    /// Every stored file of a channel (one per format it was ever uploaded in and kept).
+    fn files(&self, org: &str, id: &str, channels: Channels) -> Vec<(PathBuf, AudioFormat)> {
         let dir = self.call_dir(org, id);
         [AudioFormat::Wav, AudioFormat::Mp3, AudioFormat::Ogg]
             .into_iter()
@@ -125,7 +146,8 @@ impl RecordingSettings {
                 let name = format!("{}.{}", channels.as_str(), format.extension());
                 (dir.join(name), format)
             })
-            .find(|(path, _)| path.is_file())
+            .filter(|(path, _)| path.is_file())
+            .collect()
     }
 }
 
@@ -219,7 +241,7 @@ pub async fn upload(
         channels.as_str(),
         callscope_model::new_id()
     ));
-    let received = receive(body, &partial, recordings.max_bytes).await;
+    let received = receive(body, &partial, recordings).await;
     let (size, head) = match received {
         Ok(received) => received,
         Err(error) => {
@@ -234,15 +256,27 @@ pub async fn upload(
     stored
 }
 
-/// Streams `body` into `path`, refusing more than `max_bytes`; returns the size and the
-/// first bytes.
-async fn receive(body: Body, path: &FsPath, max_bytes: u64) -> Result<(u64, Vec<u8>), ApiError> {
+/// Streams `body` into `path`, refusing more than the settings' `max_bytes` and a client that
+/// sends nothing for `idle_timeout`; returns the size and the first bytes.
+async fn receive(
+    body: Body,
+    path: &FsPath,
+    settings: &RecordingSettings,
+) -> Result<(u64, Vec<u8>), ApiError> {
     let io = |e: std::io::Error| ApiError::Internal(format!("writing a recording: {e}"));
+    let max_bytes = settings.max_bytes;
     let mut file = tokio::fs::File::create(path).await.map_err(io)?;
     let mut body = body;
     let mut size = 0u64;
     let mut head = Vec::with_capacity(16);
-    while let Some(frame) = body.frame().await {
+    loop {
+        let Ok(next) = tokio::time::timeout(settings.idle_timeout, body.frame()).await else {
+            return Err(ApiError::RequestTimeout(format!(
+                "the upload sent nothing for {} s; send the recording without pauses",
+                settings.idle_timeout.as_secs_f64()
+            )));
+        };
+        let Some(frame) = next else { break };
         let frame = frame
             .map_err(|e| ApiError::InvalidParameter(format!("cannot read the upload: {e}")))?;
         let Ok(data) = frame.into_data() else {
@@ -251,7 +285,8 @@ async fn receive(body: Body, path: &FsPath, max_bytes: u64) -> Result<(u64, Vec<
         size += data.len() as u64;
         if size > max_bytes {
             return Err(ApiError::PayloadTooLarge(format!(
-                "the recording is larger than the {max_bytes} bytes this server accepts"
+                "the recording is larger than the {max_bytes} bytes this server accepts {}",
+                callscope_query::limit_note("max_recording_bytes", max_bytes)
             )));
         }
         if head.len() < 16 {
@@ -284,15 +319,9 @@ async fn store_upload(
             .await
             .map_err(|e| ApiError::Internal(format!("reading a recording: {e}")))?
             .map_err(|e| ApiError::InvalidParameter(format!("body: {e}")))?;
-    // One file per channel: an upload in another format replaces the old one.
-    if let Some((old, _)) = recordings.find(org, id, channels) {
-        let _ = tokio::fs::remove_file(old).await;
-    }
-    let dir = recordings.call_dir(org, id);
-    let target = dir.join(format!("{}.{}", channels.as_str(), format.extension()));
-    tokio::fs::rename(partial, &target)
-        .await
-        .map_err(|e| ApiError::Internal(format!("storing a recording: {e}")))?;
+    // The call says the new recording is there before the file is: if the call cannot be
+    // updated, the stored recording stays exactly as it was (the partial file is the
+    // caller's to remove). Only then does the new file take the old one's place.
     let resource = format!("/v1/calls/{id}/recording?channels={}", channels.as_str());
     let builder: callscope_store::CallBuilder = Box::new(move |existing| {
         let mut call =
@@ -312,14 +341,23 @@ async fn store_upload(
         call.updated_at = Timestamp::now();
         Ok(call)
     });
-    if let Err(error) = state
+    state
         .store
         .write_call(org, id, WriteMode::Update, builder)
+        .await?;
+    let target =
+        recordings
+            .call_dir(org, id)
+            .join(format!("{}.{}", channels.as_str(), format.extension()));
+    // Atomic within the folder: a reader sees the old file or the new one, never neither.
+    tokio::fs::rename(partial, &target)
         .await
-    {
-        // The call went away while the upload ran: so do its files.
-        recordings.remove(org, id);
-        return Err(error.into());
+        .map_err(|e| ApiError::Internal(format!("storing a recording: {e}")))?;
+    // One file per channel: an upload in another format leaves the old one behind.
+    for (old, _) in recordings.files(org, id, channels) {
+        if old != target {
+            let _ = tokio::fs::remove_file(old).await;
+        }
     }
     Ok(axum::Json(serde_json::json!({
         "call_id": id,
@@ -354,11 +392,11 @@ pub async fn link(
             channels.as_str()
         )));
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let path = format!("http://{host}/recordings/{org}/{id}/{}", channels.as_str());
+    let path = format!(
+        "{}/recordings/{org}/{id}/{}",
+        public_base(&state, &headers),
+        channels.as_str()
+    );
     let answer = if state.store.public_recordings(org).await? {
         serde_json::json!({"url": path, "expires_at": null})
     } else {
@@ -372,6 +410,20 @@ pub async fn link(
         })
     };
     Ok(axum::Json(answer).into_response())
+}
+
+/// The base of links this server hands out: `--public-url` when set (the address clients
+/// reach, behind a proxy that terminates TLS, say), else `http://` and the `Host` the request
+/// came to.
+fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(base) = &state.config.public_url {
+        return base.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
 }
 
 /// Query string of a recording link.

@@ -7,6 +7,7 @@ use callscope_store::{Durability, EmbeddedStore, IndexMode, StoreOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Self-hosted call and session insights for voice AI agents.
 #[derive(Debug, Parser)]
@@ -191,6 +192,80 @@ pub struct ServeArgs {
     pub llm_timeout_ms: u64,
     #[command(flatten)]
     pub limits: LimitsArgs,
+    #[command(flatten)]
+    pub guards: GuardArgs,
+}
+
+/// Deadlines, bounds on concurrent work and per-key rates: past them a request gets 503
+/// `OVERLOADED`/`TIMEOUT` or 429 `RATE_LIMITED` with `Retry-After`, never a queue without end.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// Longest a client may take to send a request's headers, and to keep an idle
+    /// connection open, in milliseconds.
+    #[arg(
+        long,
+        env = "CALLSCOPE_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+    /// Longest a request may take to be answered, in milliseconds (uploads are bounded by
+    /// their idle timeout instead).
+    #[arg(long, env = "CALLSCOPE_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Most requests handled at once.
+    #[arg(long, env = "CALLSCOPE_MAX_CONCURRENT_REQUESTS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_requests: u32,
+    /// Most searches running at once (queries, full-text lists, `/insights/sessions`).
+    #[arg(long, env = "CALLSCOPE_MAX_CONCURRENT_SEARCHES", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_searches: u32,
+    /// Longest a search waits for a free slot before it is refused, in milliseconds.
+    #[arg(
+        long,
+        env = "CALLSCOPE_SEARCH_QUEUE_TIMEOUT_MS",
+        default_value_t = 1_000
+    )]
+    pub search_queue_timeout_ms: u64,
+    /// Longest a write with `?refresh=wait_for` waits for the search index, in milliseconds.
+    #[arg(long, env = "CALLSCOPE_REFRESH_TIMEOUT_MS", default_value_t = 10_000)]
+    pub refresh_timeout_ms: u64,
+    /// Requests per second each API key may send, as `RATE` or `RATE/BURST` (the burst
+    /// defaults to twice the rate); 0 lifts the limit.
+    #[arg(long, env = "CALLSCOPE_RATE_LIMIT", default_value = "1000/2000")]
+    pub rate_limit: callscope_server::Rate,
+    /// Another rate for the keys of one organization, as `ORG=RATE[/BURST]`; repeat for
+    /// several.
+    #[arg(long = "rate-limit-org", env = "CALLSCOPE_RATE_LIMIT_ORG", value_delimiter = ',',
+          value_parser = parse_org_rate)]
+    pub rate_limit_org: Vec<(String, callscope_server::Rate)>,
+    /// Longest a shutdown waits for requests in flight and background work, in
+    /// milliseconds.
+    #[arg(long, env = "CALLSCOPE_SHUTDOWN_TIMEOUT_MS", default_value_t = 30_000)]
+    pub shutdown_timeout_ms: u64,
+}
+
+impl GuardArgs {
+    pub fn settings(&self) -> callscope_server::GuardSettings {
+        callscope_server::GuardSettings {
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            max_concurrent_requests: self.max_concurrent_requests as usize,
+            max_concurrent_searches: self.max_concurrent_searches as usize,
+            search_queue_timeout: Duration::from_millis(self.search_queue_timeout_ms),
+            refresh_timeout: Duration::from_millis(self.refresh_timeout_ms),
+            rates: callscope_server::RateSettings {
+                default: self.rate_limit,
+                per_organization: self.rate_limit_org.iter().cloned().collect(),
+            },
+        }
+    }
+}
+
+fn parse_org_rate(text: &str) -> Result<(String, callscope_server::Rate), String> {
+    let (org, rate) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not ORG=RATE[/BURST]"))?;
+    Ok((org.trim().to_owned(), rate.parse()?))
 }
 
 /// What one request may ask for; past a limit the request is refused with a 400 that names

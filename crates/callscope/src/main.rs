@@ -17,11 +17,18 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Threads of the blocking pool.
+const MAX_BLOCKING_THREADS: usize = 128;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Bounds the threads blocking work can take (SQLite reads, searches, webhook sends,
+        // analyses); past them jobs wait in tokio's queue, which the server's bounds on
+        // requests and searches at once keep short. tokio's default is 512.
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()
     {
         Ok(runtime) => runtime,

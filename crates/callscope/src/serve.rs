@@ -38,6 +38,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => TrustedRoots::Public,
     };
     let limits = args.limits.limits();
+    let shutdown_timeout = Duration::from_millis(args.guards.shutdown_timeout_ms);
     let store = args.store.open(IndexMode::Maintain, limits)?;
     if store.count_keys().await? == 0 {
         let key = store
@@ -84,9 +85,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.upload_idle_timeout_secs),
     )
     .context("cannot open the recordings folder")?;
-    let state = AppState {
-        store: Arc::new(store),
-        config: Arc::new(ServerConfig {
+    let state = AppState::new(
+        Arc::new(store),
+        ServerConfig {
             max_body_bytes: args.max_body_bytes,
             insights_max_range_days: args.insights_max_range_days,
             prices,
@@ -112,18 +113,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             recordings: Some(recordings),
             limits,
             public_url: args.public_url.clone(),
-        }),
-        signals: Arc::default(),
-    };
+            guards: args.guards.settings(),
+            header_read_timeout: Duration::from_millis(args.guards.header_read_timeout_ms),
+            shutdown_timeout,
+        },
+    );
     // Reports and deliveries left queued by the last process resume here.
-    callscope_server::spawn_workers(&state);
+    let workers = callscope_server::spawn_workers(&state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %args.store.data_dir.display(), "callscope listening");
     println!("callscope listening on http://{address}");
-    callscope_server::serve(listener, state, shutdown_signal()).await?;
+    let began = Arc::new(std::sync::OnceLock::new());
+    let signal = {
+        let began = Arc::clone(&began);
+        async move {
+            shutdown_signal().await;
+            let _ = began.set(std::time::Instant::now());
+            tracing::info!("stopping: finishing requests in flight and background work");
+        }
+    };
+    callscope_server::serve(listener, state, signal).await?;
+    // One deadline for the whole shutdown: what the requests left of it is the workers'.
+    let spent = began
+        .get()
+        .map_or(Duration::ZERO, std::time::Instant::elapsed);
+    workers.stop(shutdown_timeout.saturating_sub(spent)).await;
     tracing::info!("callscope stopped");
     Ok(())
 }

@@ -154,6 +154,9 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(owner) = parts.extensions.get::<RequestOwner>() {
             owner.set(&principal.organization_id, &principal.key_id);
         }
+        state
+            .guards
+            .take_token(&principal.organization_id, &principal.key_id)?;
         Ok(Self(principal))
     }
 }

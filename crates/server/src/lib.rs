@@ -4,6 +4,7 @@
 
 mod error;
 mod extract;
+mod guard;
 mod insights;
 mod lifecycle;
 mod native;
@@ -13,7 +14,8 @@ mod request_log;
 mod signing;
 
 pub use error::ApiError;
-pub use lifecycle::{Backoff, ReportSettings, Signals, WebhookSettings, spawn_workers};
+pub use guard::{GuardSettings, Rate, RateSettings};
+pub use lifecycle::{Backoff, ReportSettings, Signals, WebhookSettings, Workers, spawn_workers};
 pub use recordings::RecordingSettings;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -24,6 +26,7 @@ use axum::{Json, Router};
 use callscope_store::Store;
 use serde_json::json;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 
 /// Settings of the HTTP layer.
@@ -49,6 +52,13 @@ pub struct ServerConfig {
     /// The base of the links the server hands out (`https://calls.example.com`), without a
     /// trailing slash; `None` builds them from the request's `Host`.
     pub public_url: Option<String>,
+    /// Deadlines, bounds on concurrent work and per-key rates.
+    pub guards: GuardSettings,
+    /// Longest a client may take to send a request's headers (also how long an idle
+    /// keep-alive connection stays open).
+    pub header_read_timeout: Duration,
+    /// Longest a shutdown waits for requests in flight and the background workers.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +73,9 @@ impl Default for ServerConfig {
             recordings: None,
             limits: callscope_query::Limits::default(),
             public_url: None,
+            guards: GuardSettings::default(),
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -74,6 +87,42 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Wakes the background workers when a write queued work for them.
     pub signals: Arc<Signals>,
+    /// The slots and buckets behind `config.guards`.
+    guards: Arc<guard::Guards>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        Self {
+            store,
+            guards: Arc::new(guard::Guards::new(config.guards.clone())),
+            config: Arc::new(config),
+            signals: Arc::default(),
+        }
+    }
+
+    /// Runs a search within the bound on searches at once. The search runs on a task of its
+    /// own that holds its slot until it ends, so a client that goes away (or a request that
+    /// times out) does not free the slot while the work goes on.
+    pub(crate) async fn search(
+        &self,
+        organization: &str,
+        request: &callscope_query::SearchRequest,
+    ) -> Result<callscope_store::SearchResult, ApiError> {
+        let slot = self.guards.search_slot().await?;
+        let (store, organization, request) = (
+            Arc::clone(&self.store),
+            organization.to_owned(),
+            request.clone(),
+        );
+        let task = tokio::spawn(async move {
+            let _slot = slot;
+            store.search(&organization, &request).await
+        });
+        task.await
+            .map_err(|e| ApiError::Internal(format!("search task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -84,16 +133,59 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// Serves the application on `listener` until `shutdown` resolves, then lets requests in
-/// flight finish.
+/// Serves the application on `listener` until `shutdown` resolves, then stops accepting and
+/// lets requests in flight finish, for at most `shutdown_timeout`.
+///
+/// Connections are HTTP/1 with a header-read timeout: a client that sends its headers one
+/// byte at a time, or holds an idle connection open, is cut off after
+/// `header_read_timeout`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_read_timeout);
+    let app = TowerToHyperService::new(router(state.clone()));
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, say: wait a moment rather than spin.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), app.clone());
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            // A connection that ends in an error (a client gone, a header timeout) is the
+            // client's business; it is not logged with what it sent.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let deadline = state.config.shutdown_timeout;
+    if tokio::time::timeout(deadline, connections.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            deadline_ms = deadline.as_millis() as u64,
+            "requests still in flight at the shutdown deadline were cut off"
+        );
+    }
+    Ok(())
 }
 
 /// The whole application: every surface, health, the error fallbacks and request logging.
@@ -123,6 +215,12 @@ pub fn router(state: AppState) -> Router {
             |_panic: Box<dyn std::any::Any + Send>| {
                 ApiError::Internal("a request handler panicked".into()).into_response()
             },
+        ))
+        // Deadlines and the bound on requests at once; inside the log, which records what
+        // they answer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard_request,
         ))
         // Outermost, so the log sees every answer, the panic's included. `Router::layer`
         // wraps each route, so the route template is known here.

@@ -89,6 +89,23 @@ impl Server {
         }
     }
 
+    /// SIGTERM, as a service manager stops it, then waits for the process to exit; returns
+    /// whether it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        self.child.wait().expect("reap the server").success()
+    }
+
+    /// Everything the server wrote to its log (stderr) so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
+    }
+
     /// SIGKILL: no shutdown code runs, as in a crash or an OOM kill.
     pub fn kill(mut self) {
         self.child.kill().expect("kill the server");
@@ -163,9 +180,28 @@ impl Fixture {
 
     /// A fixture whose server gets `extra` arguments.
     pub fn with_args(extra: &[&str]) -> Self {
+        Self::with_demo(0, extra)
+    }
+
+    /// A fixture whose store holds `calls` demo calls of `org_a` (the generator's default
+    /// seed) before the server starts with `extra` arguments.
+    pub fn with_demo(calls: usize, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data = dir.path().join("data");
         let key = create_key(&data, "org_a", "read,write,admin");
+        if calls > 0 {
+            let path = data.to_str().expect("utf-8 path");
+            let count = calls.to_string();
+            run_cli(&[
+                "demo",
+                "--data-dir",
+                path,
+                "--org",
+                "org_a",
+                "--calls",
+                &count,
+            ]);
+        }
         let args: Vec<&str> = ["--durability", "normal"]
             .iter()
             .chain(extra)
@@ -194,6 +230,23 @@ pub struct Client {
 
 /// Status and parsed JSON body (`Value::Null` when the body is empty or not JSON).
 pub type Reply = (u16, Value);
+
+/// A whole answer: status, headers (names in lower case) and the parsed JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
 
 impl Client {
     fn new(base: &str, key: Option<&str>) -> Self {
@@ -235,6 +288,39 @@ impl Client {
             .read_to_string()
             .unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Sends `body` (none for GET and DELETE) and keeps the answer's headers.
+    pub fn exchange(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let request = ureq::http::Request::builder().method(method).uri(url);
+        let request = match self.auth_value() {
+            Some(value) => request.header(self.header, value),
+            None => request,
+        };
+        let response = match body {
+            Some(body) => self
+                .agent
+                .run(request.body(body.to_owned()).expect("a request")),
+            None => self.agent.run(request.body(()).expect("a request")),
+        };
+        let mut response = response.expect("HTTP exchange");
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    value.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Answer {
+            status: response.status().as_u16(),
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
     }
 
     pub fn get(&self, path: &str) -> Reply {

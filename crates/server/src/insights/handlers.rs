@@ -23,10 +23,7 @@ pub async fn search_sessions(
     caller.require(Scope::Read)?;
     let request =
         params.into_request(state.config.insights_max_range_days, &state.config.limits)?;
-    let result = state
-        .store
-        .search(caller.organization(), &request.search)
-        .await?;
+    let result = state.search(caller.organization(), &request.search).await?;
     let hits = result
         .calls
         .iter()

@@ -11,17 +11,21 @@ pub use webhooks::WebhookSettings;
 
 use crate::AppState;
 use callscope_model::Timestamp;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 /// How often the workers look at their queues when nobody woke them.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Wake-ups for the workers.
+/// Wake-ups for the workers, and the request to stop.
 #[derive(Debug, Default)]
 pub struct Signals {
     reports: Notify,
     deliveries: Notify,
+    stopping: AtomicBool,
 }
 
 impl Signals {
@@ -30,13 +34,52 @@ impl Signals {
         self.reports.notify_one();
         self.deliveries.notify_one();
     }
+
+    /// Whether the workers were asked to stop: they take no new job.
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+}
+
+/// The running background workers.
+#[derive(Debug)]
+pub struct Workers {
+    signals: Arc<Signals>,
+    handles: Vec<JoinHandle<()>>,
 }
 
 /// Starts the report worker and the webhook dispatcher on the current tokio runtime. They
-/// run until the runtime stops; anything unfinished stays queued in the store.
-pub fn spawn_workers(state: &AppState) {
-    tokio::spawn(reports::run(state.clone()));
-    tokio::spawn(webhooks::run(state.clone()));
+/// run until [`Workers::stop`] (or the runtime's end); anything unfinished stays queued in the
+/// store, and a job claimed but not finished is claimed again when its lease runs out.
+pub fn spawn_workers(state: &AppState) -> Workers {
+    Workers {
+        signals: Arc::clone(&state.signals),
+        handles: vec![
+            tokio::spawn(reports::run(state.clone())),
+            tokio::spawn(webhooks::run(state.clone())),
+        ],
+    }
+}
+
+impl Workers {
+    /// Asks the workers to stop and waits, up to `deadline`, for the jobs in hand to end and
+    /// be recorded; past it they are cut off, and their leases bring the jobs back later.
+    pub async fn stop(self, deadline: Duration) {
+        self.signals.stopping.store(true, Ordering::Release);
+        self.signals.wake();
+        let mut handles = self.handles;
+        let all = async {
+            for handle in &mut handles {
+                let _ = handle.await;
+            }
+        };
+        if tokio::time::timeout(deadline, all).await.is_err() {
+            tracing::warn!("background work still running at the shutdown deadline was cut off");
+            for handle in &handles {
+                handle.abort();
+            }
+        }
+    }
 }
 
 /// How a background job is retried: up to `max_attempts` attempts (the first included), the

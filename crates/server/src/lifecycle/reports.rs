@@ -80,7 +80,7 @@ impl Default for ReportSettings {
 /// never holds up the calls queued after it.
 pub(super) async fn run(state: AppState) {
     let lease = lease_ms(state.config.reports.timeout);
-    loop {
+    while !state.signals.stopping() {
         let claimed = match state
             .store
             .claim_reports(Timestamp::now(), lease, BATCH)
@@ -93,6 +93,10 @@ pub(super) async fn run(state: AppState) {
             }
         };
         for job in &claimed {
+            // Stopping: the jobs not begun go back to the queue when their leases run out.
+            if state.signals.stopping() {
+                break;
+            }
             report_job(&state, job).await;
         }
         if claimed.len() < BATCH {

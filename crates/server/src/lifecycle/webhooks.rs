@@ -108,6 +108,13 @@ pub(super) async fn run(state: AppState) {
         while let Some(sent) = sends.try_join_next() {
             record(&state, sent).await;
         }
+        if state.signals.stopping() {
+            // Stopping: no new claims; the sends in flight end and are recorded.
+            while let Some(sent) = sends.join_next().await {
+                record(&state, sent).await;
+            }
+            return;
+        }
         let room = BATCH - sends.len();
         if room > 0 {
             let claimed = match state

@@ -28,7 +28,19 @@ fn call_response(status: StatusCode, call: &Call) -> Response {
 async fn settle(state: &AppState, params: &WriteParams) -> Result<(), ApiError> {
     state.signals.wake();
     if params.wait_for_index()? {
-        state.store.refresh().await?;
+        let bound = state.config.guards.refresh_timeout;
+        tokio::time::timeout(bound, state.store.refresh())
+            .await
+            .map_err(|_| ApiError::Unavailable {
+                code: "TIMEOUT",
+                message: format!(
+                    "the write is stored, but the search index did not catch up within {} ms \
+                     {}; searches may not show it yet",
+                    bound.as_millis(),
+                    callscope_query::limit_note("refresh_timeout_ms", bound.as_millis())
+                ),
+                retry_after: std::time::Duration::from_secs(1),
+            })??;
     }
     Ok(())
 }
@@ -186,7 +198,7 @@ pub async fn list_calls(
     let request = params.into_request(&state.config.limits)?;
     let page = match &request.search {
         Some(search) => {
-            let found = state.store.search(caller.organization(), search).await?;
+            let found = state.search(caller.organization(), search).await?;
             CallPage {
                 calls: found.calls,
                 total: found.total,
@@ -344,10 +356,7 @@ pub async fn query_calls(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
     let request = body.into_request(&state.config.limits)?;
-    let result = state
-        .store
-        .search(caller.organization(), &request.search)
-        .await?;
+    let result = state.search(caller.organization(), &request.search).await?;
     Ok(Json(QueryView::new(&result, &request)).into_response())
 }
 

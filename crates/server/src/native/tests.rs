@@ -26,14 +26,13 @@ async fn harness(scopes: &[Scope]) -> Harness {
     let Ok(key) = store.create_key("org_test", None, scopes).await else {
         panic!("key")
     };
-    let state = AppState {
-        store: Arc::new(store),
-        config: Arc::new(ServerConfig {
+    let state = AppState::new(
+        Arc::new(store),
+        ServerConfig {
             max_body_bytes: 64 * 1024,
             ..ServerConfig::default()
-        }),
-        signals: Arc::default(),
-    };
+        },
+    );
     Harness {
         app: router(state),
         key: key.secret,

@@ -239,6 +239,14 @@ pub struct GuardArgs {
     #[arg(long = "rate-limit-org", env = "CALLSCOPE_RATE_LIMIT_ORG", value_delimiter = ',',
           value_parser = parse_org_rate)]
     pub rate_limit_org: Vec<(String, callscope_server::Rate)>,
+    /// How far the search index may trail the store, as the age of the oldest change not
+    /// yet searchable, in milliseconds, while `/readyz` says ready.
+    #[arg(
+        long,
+        env = "CALLSCOPE_READY_MAX_INDEX_LAG_MS",
+        default_value_t = 30_000
+    )]
+    pub ready_max_index_lag_ms: u64,
     /// Longest a shutdown waits for requests in flight and background work, in
     /// milliseconds.
     #[arg(long, env = "CALLSCOPE_SHUTDOWN_TIMEOUT_MS", default_value_t = 30_000)]

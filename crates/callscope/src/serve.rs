@@ -116,6 +116,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             guards: args.guards.settings(),
             header_read_timeout: Duration::from_millis(args.guards.header_read_timeout_ms),
             shutdown_timeout,
+            ready_max_index_lag: Duration::from_millis(args.guards.ready_max_index_lag_ms),
         },
     );
     // Reports and deliveries left queued by the last process resume here.

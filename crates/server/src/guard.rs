@@ -128,6 +128,17 @@ impl Guards {
         }
     }
 
+    /// Requests and searches running now.
+    pub(crate) fn in_flight(&self) -> (i64, i64) {
+        let running = |max: usize, slots: &Semaphore| {
+            i64::try_from(max.saturating_sub(slots.available_permits())).unwrap_or(i64::MAX)
+        };
+        (
+            running(self.settings.max_concurrent_requests, &self.requests),
+            running(self.settings.max_concurrent_searches, &self.searches),
+        )
+    }
+
     /// Takes one token of the key's bucket, or says how long until there is one.
     pub(crate) fn take_token(&self, organization: &str, key_id: &str) -> Result<(), ApiError> {
         let rates = &self.settings.rates;

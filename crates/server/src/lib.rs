@@ -7,7 +7,9 @@ mod extract;
 mod guard;
 mod insights;
 mod lifecycle;
+mod metrics;
 mod native;
+mod operations;
 mod params;
 mod recordings;
 mod request_log;
@@ -18,13 +20,12 @@ pub use guard::{GuardSettings, Rate, RateSettings};
 pub use lifecycle::{Backoff, ReportSettings, Signals, WebhookSettings, Workers, spawn_workers};
 pub use recordings::RecordingSettings;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Method;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
 use callscope_store::Store;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -59,6 +60,9 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// Longest a shutdown waits for requests in flight and the background workers.
     pub shutdown_timeout: Duration,
+    /// How far (in age of its oldest missing change) the index may trail the store while
+    /// `/readyz` says ready.
+    pub ready_max_index_lag: Duration,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +80,7 @@ impl Default for ServerConfig {
             guards: GuardSettings::default(),
             header_read_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
+            ready_max_index_lag: Duration::from_secs(30),
         }
     }
 }
@@ -89,6 +94,8 @@ pub struct AppState {
     pub signals: Arc<Signals>,
     /// The slots and buckets behind `config.guards`.
     guards: Arc<guard::Guards>,
+    /// What `/metrics` shows.
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -98,7 +105,13 @@ impl AppState {
             guards: Arc::new(guard::Guards::new(config.guards.clone())),
             config: Arc::new(config),
             signals: Arc::default(),
+            metrics: Arc::new(metrics::Metrics::new()),
         }
+    }
+
+    /// Requests and searches running now.
+    fn in_flight(&self) -> (i64, i64) {
+        self.guards.in_flight()
     }
 
     /// Runs a search within the bound on searches at once. The search runs on a task of its
@@ -192,7 +205,9 @@ pub async fn serve(
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(operations::healthz))
+        .route("/readyz", get(operations::readyz))
+        .route("/metrics", get(metrics::render))
         .nest("/v1", native::router())
         .nest("/insights", insights::router())
         .route(
@@ -224,6 +239,9 @@ pub fn router(state: AppState) -> Router {
         ))
         // Outermost, so the log sees every answer, the panic's included. `Router::layer`
         // wraps each route, so the route template is known here.
-        .layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_log::log_request,
+        ))
         .with_state(state)
 }

@@ -3,7 +3,8 @@
 //! carry `filter_by` values, `q=` words and recording-link signatures, paths carry call ids,
 //! bodies and headers carry transcripts and keys: none of them is logged (DESIGN §7).
 
-use axum::extract::{MatchedPath, Request};
+use crate::AppState;
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::{Arc, Mutex};
@@ -49,8 +50,12 @@ pub(crate) struct Finished<'a> {
     pub seconds: f64,
 }
 
-/// Middleware: times the request and logs it when the response is ready.
-pub(crate) async fn log_request(mut request: Request, next: Next) -> Response {
+/// Middleware: times the request, and logs and counts it when the response is ready.
+pub(crate) async fn log_request(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request
@@ -66,6 +71,7 @@ pub(crate) async fn log_request(mut request: Request, next: Next) -> Response {
         status: response.status().as_u16(),
         seconds: started.elapsed().as_secs_f64(),
     };
+    state.metrics.observe(&finished);
     let owner = owner.get();
     tracing::info!(
         target: "callscope::request",

@@ -9,6 +9,7 @@ mod error;
 mod index;
 mod keys;
 mod list;
+mod status;
 mod webhooks;
 
 pub use embedded::{Durability, EmbeddedStore, INDEX_DIR, IndexMode, StoreOptions};
@@ -16,6 +17,7 @@ pub use error::StoreError;
 pub use index::MAX_SORT_KEYS;
 pub use keys::{KeyInfo, NewKey, Principal};
 pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
+pub use status::{HistogramSnapshot, IndexStatus, StoreStatus};
 pub use webhooks::{AttemptVerdict, Delivery, DeliveryAttempt, DueDelivery, WebhookEndpoint};
 
 use async_trait::async_trait;
@@ -331,4 +333,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Returns once every write acknowledged before the call is visible to `search`.
     async fn refresh(&self) -> Result<()>;
+
+    // ---- operations ----------------------------------------------------------------------
+
+    /// The store's state for readiness and metrics. Answers only when the writer takes a job,
+    /// so a caller bounds it with a timeout to tell a stuck writer.
+    async fn status(&self) -> Result<StoreStatus>;
 }

@@ -109,12 +109,14 @@ pub(super) async fn run(state: AppState) {
 async fn report_job(state: &AppState, job: &ReportJob) {
     let (organization, id) = (job.organization_id.as_str(), job.call_id.as_str());
     let Err(reason) = report_one(state, organization, id).await else {
+        state.metrics.report("stored");
         return;
     };
     let settings = &state.config.reports;
     let now = Timestamp::now();
     let outcome = match settings.retry.retry_at(job.attempt, now) {
         Some(at) => {
+            state.metrics.report("retry");
             tracing::warn!(call = %id, attempt = job.attempt, %reason, "post-call report failed; retrying later");
             state
                 .store
@@ -122,6 +124,7 @@ async fn report_job(state: &AppState, job: &ReportJob) {
                 .await
         }
         None => {
+            state.metrics.report("failed");
             tracing::error!(call = %id, attempt = job.attempt, %reason, "post-call report failed on its last attempt; storing it as failed");
             let failed = format!(
                 "analysis failed {} times; the last error: {reason}",

@@ -184,6 +184,11 @@ async fn record(state: &AppState, sent: Result<(DueDelivery, DeliveryAttempt), t
             None => AttemptVerdict::GiveUp,
         },
     };
+    state.metrics.webhook_attempt(match verdict {
+        AttemptVerdict::Delivered => "delivered",
+        AttemptVerdict::RetryAt(_) => "retry",
+        AttemptVerdict::GiveUp => "failed",
+    });
     if let Err(error) = state
         .store
         .record_attempt(&delivery.delivery.id, attempt, verdict)

@@ -18,6 +18,7 @@ mod schema;
 mod sql;
 
 use crate::index::SearchIndex;
+use crate::status::{DurationHistogram, IndexStatus, StoreStatus};
 use crate::{
     AttemptVerdict, CallBuilder, CallPage, Delivery, DeliveryAttempt, DueDelivery, KeyInfo,
     ListCalls, MetricsBuilder, NewKey, Principal, ReportJob, Result, SearchResult, Store,
@@ -33,7 +34,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use tokio::sync::{oneshot, watch};
@@ -120,6 +121,10 @@ pub struct EmbeddedStore {
 struct Inner {
     path: PathBuf,
     jobs: mpsc::Sender<Job>,
+    /// Jobs sent to the writer and not yet taken up by it.
+    queued: Arc<AtomicU64>,
+    /// How long the writer's commits take.
+    commit_times: Arc<DurationHistogram>,
     readers: Mutex<Vec<Connection>>,
     index: Option<Arc<SearchIndex>>,
     /// The change-log sequence the committed index includes.
@@ -219,14 +224,22 @@ impl EmbeddedStore {
         };
         let (jobs, queue) = mpsc::channel::<Job>();
         let writer_wake = wake.clone();
+        let queued = Arc::new(AtomicU64::new(0));
+        let commit_times = Arc::new(DurationHistogram::default());
+        let writer_gauges = WriterGauges {
+            queued: Arc::clone(&queued),
+            commit_times: Arc::clone(&commit_times),
+        };
         std::thread::Builder::new()
             .name("callscope-sqlite-writer".into())
-            .spawn(move || run_writer(writer, &queue, &writer_wake))
+            .spawn(move || run_writer(writer, &queue, &writer_wake, &writer_gauges))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 jobs,
+                queued,
+                commit_times,
                 readers: Mutex::new(Vec::new()),
                 index,
                 indexed,
@@ -265,6 +278,7 @@ impl EmbeddedStore {
                 let _ = reply.send(result);
             })
         });
+        self.inner.queued.fetch_add(1, Ordering::Relaxed);
         self.inner
             .jobs
             .send(job)
@@ -323,6 +337,33 @@ fn configure(connection: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Whether `dir` takes a small synced write (a full or read-only disk does not).
+fn probe_disk(dir: &Path) -> std::result::Result<(), String> {
+    use std::io::Write;
+    let probe = dir.join(".ready-probe");
+    let written = std::fs::File::create(&probe)
+        .and_then(|mut file| {
+            file.write_all(b"ok")?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::remove_file(&probe));
+    written.map_err(|e| format!("cannot write to {}: {e}", dir.display()))
+}
+
+/// Bytes of the files in `dir` and below.
+fn folder_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(std::result::Result::ok)
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => folder_bytes(&entry.path()),
+            _ => entry.metadata().map_or(0, |meta| meta.len()),
+        })
+        .sum()
+}
+
 fn open_reader(path: &Path) -> Result<Connection> {
     let connection = Connection::open_with_flags(
         path,
@@ -342,13 +383,24 @@ fn run_in_savepoint<T>(
     Ok(value)
 }
 
+/// What the writer thread reports as it goes.
+struct WriterGauges {
+    queued: Arc<AtomicU64>,
+    commit_times: Arc<DurationHistogram>,
+}
+
 /// The writer thread: batches waiting jobs into one transaction until the channel closes.
 fn run_writer(
     mut connection: Connection,
     queue: &mpsc::Receiver<Job>,
     wake: &mpsc::SyncSender<()>,
+    gauges: &WriterGauges,
 ) {
+    let taken = || {
+        gauges.queued.fetch_sub(1, Ordering::Relaxed);
+    };
     while let Ok(first) = queue.recv() {
+        taken();
         let mut transaction = match connection.transaction() {
             Ok(transaction) => transaction,
             Err(error) => {
@@ -360,12 +412,15 @@ fn run_writer(
         };
         let mut completions = vec![first(&mut transaction)];
         for job in queue.try_iter().take(MAX_BATCH - 1) {
+            taken();
             completions.push(job(&mut transaction));
         }
+        let started = std::time::Instant::now();
         let committed = transaction.commit().map_err(|error| {
             tracing::error!(%error, "write transaction failed to commit");
             error.to_string()
         });
+        gauges.commit_times.record(started.elapsed());
         if committed.is_ok() {
             // A full channel means a wake-up is already pending; nothing is lost.
             let _ = wake.try_send(());
@@ -706,6 +761,58 @@ impl Store for EmbeddedStore {
             total_relation: answer.total_relation,
             aggregations: answer.aggregations,
             positions: answer.positions,
+        })
+    }
+
+    async fn status(&self) -> Result<StoreStatus> {
+        // A job through the writer: it answers only if the writer thread lives and takes work.
+        self.write(|_| Ok(())).await?;
+        let indexed = *self.inner.indexed.borrow();
+        let follower_running = self
+            .inner
+            .follower
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|handle| !handle.is_finished()));
+        let counts = self.read(move |c| sql::status_counts(c, indexed)).await?;
+        let path = self.inner.path.clone();
+        let (disk, database_bytes, index_bytes) = tokio::task::spawn_blocking(move || {
+            let dir = path.parent().unwrap_or_else(|| Path::new("."));
+            let database = ["", "-wal", "-shm"]
+                .iter()
+                .filter_map(|suffix| {
+                    let mut name = path.clone().into_os_string();
+                    name.push(suffix);
+                    std::fs::metadata(name).ok()
+                })
+                .map(|meta| meta.len())
+                .sum();
+            (
+                probe_disk(dir),
+                database,
+                folder_bytes(&dir.join(INDEX_DIR)),
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("status task failed: {e}")))?;
+        let now = callscope_model::Timestamp::now().as_millis();
+        #[allow(clippy::cast_precision_loss)] // an age in ms, shown in seconds
+        let index = follower_running.map(|follower_running| IndexStatus {
+            follower_running,
+            lag_changes: u64::try_from(counts.latest - indexed).unwrap_or(0),
+            lag_seconds: counts
+                .oldest_unindexed_at
+                .map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0),
+        });
+        Ok(StoreStatus {
+            writer_queue: self.inner.queued.load(Ordering::Relaxed),
+            commits: self.inner.commit_times.snapshot(),
+            index,
+            disk,
+            database_bytes,
+            index_bytes,
+            reports_queued: counts.reports_queued,
+            deliveries_pending: counts.deliveries_pending,
         })
     }
 

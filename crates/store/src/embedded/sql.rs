@@ -720,3 +720,33 @@ pub(super) fn last_change(connection: &Connection) -> Result<i64> {
         })?,
     )
 }
+
+/// Counts for the store's status, all from one snapshot.
+pub(super) struct StatusCounts {
+    pub latest: i64,
+    /// When the oldest change after `indexed` was committed (epoch ms).
+    pub oldest_unindexed_at: Option<i64>,
+    pub reports_queued: u64,
+    pub deliveries_pending: u64,
+}
+
+pub(super) fn status_counts(connection: &Connection, indexed: i64) -> Result<StatusCounts> {
+    let count = |sql: &str| -> Result<u64> {
+        let n: i64 = connection
+            .prepare_cached(sql)?
+            .query_row([], |row| row.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    let oldest_unindexed_at = connection
+        .prepare_cached("SELECT at FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1")?
+        .query_row([indexed], |row| row.get(0))
+        .optional()?;
+    Ok(StatusCounts {
+        latest: last_change(connection)?,
+        oldest_unindexed_at,
+        reports_queued: count("SELECT count(*) FROM analysis_queue")?,
+        deliveries_pending: count(
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND superseded = 0",
+        )?,
+    })
+}

@@ -46,6 +46,10 @@ pub enum Command {
 /// Where the data lives and how it is written; shared by every command.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
+    /// A TOML file of options under the flags' names with underscores (`max_buckets = 1000`);
+    /// `CALLSCOPE_*` variables and flags win over it, and an unknown key is refused.
+    #[arg(long, env = "CALLSCOPE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
     /// Directory of the embedded store (SQLite database and, later, the search index).
     #[arg(
         long,

@@ -2,14 +2,13 @@
 
 mod bench;
 mod cli;
+mod config;
 mod demo;
 mod keys;
 mod progress;
 mod reindex;
 mod search;
 mod serve;
-
-use clap::Parser;
 
 /// mimalloc rather than the system allocator: ingest allocates many small values on three
 /// threads at once (the SQLite writer, the index follower, tantivy's indexer), and glibc's
@@ -21,7 +20,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MAX_BLOCKING_THREADS: usize = 128;
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match config::parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     cli::init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -268,3 +268,61 @@ fn search_prints_a_table_beside_a_running_server_and_reindex_rebuilds_what_it_re
         "the rebuilt index answers the same"
     );
 }
+
+#[test]
+fn a_config_file_sets_options_under_the_environment_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = create_key(&data, "org_a", "read");
+    let config = dir.path().join("callscope.toml");
+    std::fs::write(
+        &config,
+        "durability = \"normal\"\nmax_page_size = 5\nrate_limit = \"0\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    // From the file: pages of at most 5.
+    let server = Server::start(&data, &["--config", config]);
+    let (status, body) = server.client(&key).get("/v1/calls?limit=10");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("`max_page_size` is 5"),
+        "{body}"
+    );
+    drop(server);
+
+    // A flag wins over the file.
+    let server = Server::start(&data, &["--config", config, "--max-page-size", "20"]);
+    assert_eq!(server.client(&key).get("/v1/calls?limit=10").0, 200);
+    drop(server);
+
+    // So does the environment.
+    let server = Server::start_with_env(
+        &data,
+        &["--config", config],
+        &[("CALLSCOPE_LOG", "warn"), ("CALLSCOPE_MAX_PAGE_SIZE", "20")],
+    );
+    assert_eq!(server.client(&key).get("/v1/calls?limit=10").0, 200);
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("callscope.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nmax_bucket = 10\n").unwrap();
+    let stderr = common::serve_refusal(
+        &dir.path().join("data"),
+        &["--config".as_ref(), config.as_os_str()],
+    );
+    assert!(stderr.contains("unknown key `max_bucket`"), "{stderr}");
+    std::fs::write(&config, "webhook_allow_cidr = [\"10.0.0.0/33\"]\n").unwrap();
+    let stderr = common::serve_refusal(
+        &dir.path().join("data"),
+        &["--config".as_ref(), config.as_os_str()],
+    );
+    assert!(stderr.contains("`webhook_allow_cidr`"), "{stderr}");
+}

@@ -52,12 +52,17 @@ pub struct Server {
 impl Server {
     /// Starts `callscope serve` on `data_dir` with extra arguments and waits until it listens.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(data_dir, extra, &[("CALLSCOPE_LOG", "warn")])
+    }
+
+    /// Starts the server with extra arguments and environment variables.
+    pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let log = std::fs::File::create(data_dir.with_extension("log")).expect("server log file");
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
-            .env("CALLSCOPE_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

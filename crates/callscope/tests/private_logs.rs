@@ -66,24 +66,32 @@ fn run_script(format: &str) -> (String, String) {
         })
         .collect();
     let (status, sessions) = client.get(&format!("/insights/sessions?filter_by={encoded}"));
-    assert_eq!((status, sessions["total"].as_u64()), (200, Some(1)), "{sessions}");
+    assert_eq!(
+        (status, sessions["total"].as_u64()),
+        (200, Some(1)),
+        "{sessions}"
+    );
     // Refused requests carry the data too: in the path, the query and the body.
     assert_eq!(client.get(&format!("/v1/calls/{PHONE}")).0, 404);
-    assert_eq!(client.get(&format!("/v1/calls?q={WORD}&bogus={PHONE}")).0, 400);
+    assert_eq!(
+        client.get(&format!("/v1/calls?q={WORD}&bogus={PHONE}")).0,
+        400
+    );
     assert_eq!(
         client
-            .send_raw("POST", "/v1/calls", &format!("{{\"from_number\": \"{PHONE}\""))
+            .send_raw(
+                "POST",
+                "/v1/calls",
+                &format!("{{\"from_number\": \"{PHONE}\"")
+            )
             .0,
         400
     );
 
-    let upload = ureq::put(format!(
-        "{}/v1/calls/call-private/recording",
-        server.base
-    ))
-    .header("Authorization", &format!("Bearer {key}"))
-    .send(&wav()[..])
-    .unwrap();
+    let upload = ureq::put(format!("{}/v1/calls/call-private/recording", server.base))
+        .header("Authorization", &format!("Bearer {key}"))
+        .send(&wav()[..])
+        .unwrap();
     assert_eq!(upload.status().as_u16(), 200);
     let (_, link) = client.get("/v1/calls/call-private/recording");
     let url = link["url"].as_str().unwrap().to_owned();

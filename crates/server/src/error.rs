@@ -23,6 +23,11 @@ pub enum ApiError {
     MethodNotAllowed(String),
     /// The client was too slow: an upload stopped sending.
     RequestTimeout(String),
+    /// A `Range` a file of `size` bytes cannot satisfy (answered with `Content-Range:
+    /// bytes */size`, as RFC 9110 asks).
+    RangeNotSatisfiable {
+        size: u64,
+    },
     /// The key sent more requests than its rate allows; try again after the wait.
     RateLimited {
         message: String,
@@ -62,6 +67,9 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             Self::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
+            Self::RangeNotSatisfiable { .. } => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE")
+            }
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
             Self::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
@@ -75,6 +83,12 @@ impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unauthorized => f.write_str("unauthorized"),
+            Self::RangeNotSatisfiable { size } => {
+                write!(
+                    f,
+                    "the range lies outside the {size} bytes of the recording"
+                )
+            }
             Self::Forbidden(message)
             | Self::NotFound(message)
             | Self::InvalidParameter(message)
@@ -92,8 +106,13 @@ impl std::fmt::Display for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        let range_message;
         let message = match &self {
             Self::Unauthorized => "Unauthorized",
+            Self::RangeNotSatisfiable { .. } => {
+                range_message = self.to_string();
+                &range_message
+            }
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed inside the server");
                 "internal error; the cause is in the server log"
@@ -116,6 +135,11 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let Self::RangeNotSatisfiable { size } = &self
+            && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
         if let Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } = &self
         {
             // Whole seconds, rounded up: a client that waits that long finds room.

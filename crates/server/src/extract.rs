@@ -4,10 +4,13 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::request_log::RequestOwner;
+use axum::body::Body;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use callscope_model::Scope;
 use callscope_store::Principal;
@@ -47,6 +50,65 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T
     }
 }
 
+/// Middleware: reads every request body whole (up to `max_body_bytes`) before the request is
+/// routed, so that a request refused before its handler reads the body (an unknown route, a
+/// bad key, a bad path segment) still leaves the connection in step and open for the next
+/// request: hyper closes a connection whose request body was left unread, and a client
+/// still sending it sees a dropped connection instead of the answer. Recording uploads are
+/// streamed by their handler under their own limit.
+pub(crate) async fn read_whole_body(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let upload = request.method() == Method::PUT
+        && request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|path| path.as_str() == "/v1/calls/{id}/recording");
+    if upload {
+        let mut response = next.run(request).await;
+        // A refused upload may have left its bytes unread (refused before they were read, or
+        // cut off midway): the connection cannot carry another request.
+        if !response.status().is_success() {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        return response;
+    }
+    let (parts, body) = request.into_parts();
+    let limit = state.config.max_body_bytes;
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(error) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+            let mut response = if too_large {
+                body_rejection_too_large(limit)
+            } else {
+                ApiError::InvalidParameter(format!("cannot read the request body: {error}"))
+            }
+            .into_response();
+            // The rest of the body is not read: say that the connection ends here.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+fn body_rejection_too_large(max_body_bytes: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "request body is larger than the {max_body_bytes} bytes the server accepts {}",
+        callscope_query::limit_note("max_body_bytes", max_body_bytes)
+    ))
+}
+
 /// The request body, or `None` when it is empty or only whitespace.
 async fn read_body(request: Request, state: &AppState) -> Result<Option<Bytes>, ApiError> {
     let bytes = Bytes::from_request(request, state)
@@ -75,10 +137,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 fn body_rejection(rejection: &BytesRejection, max_body_bytes: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge(format!(
-            "request body is larger than the {max_body_bytes} bytes the server accepts {}",
-            callscope_query::limit_note("max_body_bytes", max_body_bytes)
-        ))
+        body_rejection_too_large(max_body_bytes)
     } else {
         ApiError::InvalidParameter(format!("cannot read the request body: {rejection}"))
     }

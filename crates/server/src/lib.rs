@@ -224,6 +224,10 @@ pub fn router(state: AppState) -> Router {
             ))
         })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            extract::read_whole_body,
+        ))
         // A handler that panics is a bug; its caller still gets the one error shape, and the
         // connection stays up.
         .layer(CatchPanicLayer::custom(

@@ -464,13 +464,7 @@ pub async fn serve_file(
         None => None,
         Some(text) => match byte_range(text, size) {
             Some(range) => Some(range),
-            None => {
-                return Ok((
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    [(header::CONTENT_RANGE, format!("bytes */{size}"))],
-                )
-                    .into_response());
-            }
+            None => return Err(ApiError::RangeNotSatisfiable { size }),
         },
     };
     let (start, end) = range.unwrap_or((0, size.saturating_sub(1)));

@@ -297,19 +297,29 @@ impl Client {
 
     /// Sends `body` (none for GET and DELETE) and keeps the answer's headers.
     pub fn exchange(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
+        self.try_exchange_bytes(method, path, body.map(|b| b.as_bytes().to_vec()))
+            .expect("HTTP exchange")
+    }
+
+    /// Sends any bytes; an error is a failed exchange (a refused or dropped connection).
+    pub fn try_exchange_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, ureq::Error> {
         let url = format!("{}{path}", self.base);
         let request = ureq::http::Request::builder().method(method).uri(url);
         let request = match self.auth_value() {
             Some(value) => request.header(self.header, value),
             None => request,
         };
-        let response = match body {
+        let mut response = match body {
             Some(body) => self
                 .agent
-                .run(request.body(body.to_owned()).expect("a request")),
-            None => self.agent.run(request.body(()).expect("a request")),
-        };
-        let mut response = response.expect("HTTP exchange");
+                .run(request.body(body).map_err(ureq::Error::from)?),
+            None => self.agent.run(request.body(()).map_err(ureq::Error::from)?),
+        }?;
         let headers = response
             .headers()
             .iter()
@@ -320,12 +330,16 @@ impl Client {
                 )
             })
             .collect();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        Answer {
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()?;
+        Ok(Answer {
             status: response.status().as_u16(),
             headers,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        }
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        })
     }
 
     pub fn get(&self, path: &str) -> Reply {

@@ -150,7 +150,9 @@ pub(super) async fn run(state: AppState) {
                 let millis = next.as_millis() - Timestamp::now().as_millis();
                 match u64::try_from(millis) {
                     Ok(millis) if millis > 0 => Duration::from_millis(millis).min(POLL_INTERVAL),
-                    _ if sends.len() < BATCH => Duration::ZERO,
+                    // Due already (it fell due since the claim) and there is room: claim it
+                    // now rather than wait for a send in flight, which may be a slow one.
+                    _ if sends.len() < BATCH => continue,
                     _ => POLL_INTERVAL,
                 }
             }
@@ -160,8 +162,7 @@ pub(super) async fn run(state: AppState) {
             Some(sent) = sends.join_next(), if !sends.is_empty() => {
                 record(&state, sent).await;
             }
-            () = nap(&state.signals.deliveries, wait), if !wait.is_zero() => {}
-            else => {}
+            () = nap(&state.signals.deliveries, wait) => {}
         }
     }
 }

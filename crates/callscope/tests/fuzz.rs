@@ -1,0 +1,745 @@
+//! A seeded fuzz test of every route, as a hostile tenant would drive it: a few thousand
+//! requests with generated bodies (call writes, bool queries, aggregation trees, live
+//! appends, transfers, webhooks, raw garbage), query strings (every parameter with wrong,
+//! huge and malformed values, unknown parameters, invalid UTF-8) and path segments (other
+//! tenants' ids, `%FF`, very long ids), against the real binary on a store of 1,000 demo
+//! calls. Every answer must come over a live connection, be below 500, and, when it is an
+//! error, be the `{"error", "code"}` shape; a second organization's calls must be
+//! byte-identical afterwards.
+//!
+//! `CALLSCOPE_FUZZ_SEED` and `CALLSCOPE_FUZZ_CASES` replay or widen a run; a failure prints
+//! the seed, the case and the request.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Client, Fixture, create_key, run_cli};
+use serde_json::{Map, Value, json};
+use std::fmt::Write as _;
+
+/// SplitMix64: small, and the same stream on every platform and version.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Every route of the router, with its methods: what the fuzzer aims at.
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("POST", "/v1/calls"),
+    ("GET", "/v1/calls"),
+    ("POST", "/v1/calls/search"),
+    ("POST", "/v1/calls/query"),
+    ("GET", "/v1/fields"),
+    ("GET", "/v1/calls/{id}"),
+    ("PUT", "/v1/calls/{id}"),
+    ("PATCH", "/v1/calls/{id}"),
+    ("DELETE", "/v1/calls/{id}"),
+    ("POST", "/v1/calls/{id}/transcript"),
+    ("POST", "/v1/calls/{id}/metrics"),
+    ("POST", "/v1/calls/{id}/events"),
+    ("GET", "/v1/calls/{id}/events"),
+    ("GET", "/v1/calls/{id}/recording"),
+    ("PUT", "/v1/calls/{id}/recording"),
+    ("GET", "/v1/calls/{id}/report"),
+    ("POST", "/v1/calls/{id}/report"),
+    ("POST", "/v1/calls/{id}/transfers"),
+    ("GET", "/v1/calls/{id}/transfers"),
+    ("GET", "/v1/calls/{id}/transfers/{tid}"),
+    ("POST", "/v1/calls/{id}/transfers/{tid}/status"),
+    ("POST", "/v1/calls/{id}/transfers/{tid}/cancel"),
+    ("POST", "/v1/calls/{id}/transfers/{tid}/complete"),
+    ("GET", "/v1/agents/{id}/analysis"),
+    ("PUT", "/v1/agents/{id}/analysis"),
+    ("POST", "/v1/webhooks"),
+    ("GET", "/v1/webhooks"),
+    ("GET", "/v1/webhooks/{id}"),
+    ("PATCH", "/v1/webhooks/{id}"),
+    ("DELETE", "/v1/webhooks/{id}"),
+    ("POST", "/v1/webhooks/{id}/rotate-secret"),
+    ("GET", "/v1/webhooks/{id}/deliveries"),
+    ("POST", "/v1/webhooks/{id}/deliveries/{tid}/redeliver"),
+    ("GET", "/v1/organization"),
+    ("PATCH", "/v1/organization"),
+    ("GET", "/insights/sessions"),
+    ("GET", "/insights/sessions/search/{id}"),
+    ("DELETE", "/insights/sessions/{id}"),
+    ("GET", "/insights/sessions/{id}/parameters"),
+    ("GET", "/recordings/{org}/{id}/{channels}"),
+];
+
+/// Query-string parameters the routes know, and a few they do not.
+const PARAMETERS: &[&str] = &[
+    "agent_id",
+    "campaign_id",
+    "status",
+    "call_type",
+    "search",
+    "from",
+    "to",
+    "q",
+    "sort",
+    "page",
+    "limit",
+    "cursor",
+    "refresh",
+    "channels",
+    "expires",
+    "signature",
+    "grace_seconds",
+    "from_date",
+    "to_date",
+    "page_number",
+    "page_size",
+    "sort_by",
+    "project_fields",
+    "filter_by",
+    "aggs",
+    "session_start_time",
+    "bogus",
+];
+
+/// What the generator draws ids and field names from.
+struct World {
+    org_a_ids: Vec<String>,
+    org_b_ids: Vec<String>,
+    native_fields: Vec<String>,
+    /// Native fields aggregations compute on: numbers and dates.
+    numeric_fields: Vec<String>,
+    date_fields: Vec<String>,
+    insights_fields: Vec<String>,
+    agents: Vec<String>,
+}
+
+struct Gen<'w> {
+    rng: Rng,
+    world: &'w World,
+}
+
+/// Percent-encodes every byte that is not unreserved.
+fn encode(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut out, byte| {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(*byte as char);
+            }
+            other => {
+                let _ = write!(out, "%{other:02X}");
+            }
+        }
+        out
+    })
+}
+
+impl Gen<'_> {
+    fn text(&mut self) -> String {
+        match self.rng.below(12) {
+            0 => String::new(),
+            1 => "x".repeat(5000),
+            2 => "ümlaut ✓ 通话 \u{0} \u{202e}".into(),
+            3 => "2026-11-01".into(),
+            4 => "2026-13-45T99:99:99Z".into(),
+            5 => "1e309".into(),
+            6 => "refund order appointment".into(),
+            7 => "{\"must\": [".into(),
+            8 => self.rng.pick(&self.world.agents).clone(),
+            9 => self.rng.pick(&self.world.org_b_ids).clone(),
+            10 => "%FF%FE".into(),
+            _ => format!("w{}", self.rng.below(1000)),
+        }
+    }
+
+    fn number(&mut self) -> Value {
+        match self.rng.below(10) {
+            0 => json!(0),
+            1 => json!(-1),
+            2 => json!(u64::MAX),
+            3 => json!(i64::MIN),
+            4 => json!(1e300),
+            5 => json!(1e-300),
+            6 => json!(0.5),
+            7 => json!(65_537),
+            8 => json!(1_790_000_000_000_i64),
+            _ => json!(self.rng.below(100_000)),
+        }
+    }
+
+    fn scalar(&mut self) -> Value {
+        match self.rng.below(6) {
+            0 | 1 => Value::String(self.text()),
+            2 | 3 => self.number(),
+            4 => Value::Bool(self.rng.chance(50)),
+            _ => Value::Null,
+        }
+    }
+
+    fn any(&mut self, depth: usize) -> Value {
+        if depth == 0 || self.rng.chance(50) {
+            return self.scalar();
+        }
+        if self.rng.chance(50) {
+            Value::Array(
+                (0..self.rng.below(4))
+                    .map(|_| self.any(depth - 1))
+                    .collect(),
+            )
+        } else {
+            let mut object = Map::new();
+            for _ in 0..self.rng.below(4) {
+                object.insert(self.text(), self.any(depth - 1));
+            }
+            Value::Object(object)
+        }
+    }
+
+    fn field(&mut self, insights: bool) -> String {
+        if self.rng.chance(8) {
+            return self.text();
+        }
+        let fields = if insights {
+            &self.world.insights_fields
+        } else {
+            &self.world.native_fields
+        };
+        self.rng.pick(fields).clone()
+    }
+
+    /// A bool query, mostly well formed.
+    fn query(&mut self, depth: usize, insights: bool) -> Value {
+        if depth == 0 || self.rng.chance(40) {
+            let field = self.field(insights);
+            let value = self.scalar();
+            return match self.rng.below(10) {
+                0 => json!({"term": {field: value}}),
+                1 => json!({"terms": {field: [value, self.scalar()]}}),
+                2 => json!({"match": {field: self.text()}}),
+                3 => json!({"match_phrase": {field: {"query": self.text()}}}),
+                4 => json!({"range": {field: {"gte": value, "lt": self.scalar()}}}),
+                5 => json!({"exists": {"field": field}}),
+                6 => json!({"prefix": {field: value}}),
+                7 => json!({"match_all": {}}),
+                8 => json!({"term": {field: value, "other": 1}}),
+                _ => self.any(2),
+            };
+        }
+        let mut body = Map::new();
+        for occurrence in ["must", "filter", "should", "must_not"] {
+            if self.rng.chance(40) {
+                let clauses: Vec<Value> = (0..self.rng.below(4))
+                    .map(|_| self.query(depth - 1, insights))
+                    .collect();
+                body.insert(occurrence.into(), Value::Array(clauses));
+            }
+        }
+        if insights && self.rng.chance(50) {
+            Value::Object(body)
+        } else {
+            json!({"bool": body})
+        }
+    }
+
+    /// A field of the kind an aggregation wants, most of the time (on `/v1`).
+    fn field_of(&mut self, fields: fn(&World) -> &Vec<String>, insights: bool) -> String {
+        if insights || self.rng.chance(20) {
+            return self.field(insights);
+        }
+        self.rng.pick(fields(self.world)).clone()
+    }
+
+    /// An aggregation tree, with intervals and sizes from sensible to absurd.
+    fn aggs(&mut self, depth: usize, insights: bool) -> Value {
+        let mut aggs = Map::new();
+        for n in 0..1 + self.rng.below(3) {
+            let kind = self.rng.below(13);
+            let field = match kind {
+                0 => self.field(insights),
+                2 | 3 => self.field_of(|w| &w.date_fields, insights),
+                _ => self.field_of(|w| &w.numeric_fields, insights),
+            };
+            let interval = self.number();
+            let kind = match kind {
+                0 => json!({"terms": {"field": field, "size": self.number()}}),
+                1 => json!({"histogram": {"field": field, "interval": interval,
+                                          "min_doc_count": self.rng.below(2)}}),
+                2 => {
+                    let fixed = *self
+                        .rng
+                        .pick(&["1ms", "1s", "0s", "90m", "999999999d", "x"]);
+                    json!({"date_histogram": {"field": field, "fixed_interval": fixed}})
+                }
+                3 => {
+                    let calendar = *self.rng.pick(&["day", "month", "year", "1q", "fortnight"]);
+                    json!({"date_histogram": {"field": field, "calendar_interval": calendar}})
+                }
+                4 => {
+                    let ranges: Vec<Value> = (0..self.rng.below(5))
+                        .map(|_| json!({"from": self.number(), "to": self.number()}))
+                        .collect();
+                    json!({"range": {"field": field, "ranges": ranges}})
+                }
+                5 => json!({"avg": {"field": field}}),
+                6 => json!({"sum": {"field": field}}),
+                7 => json!({"min": {"field": field}}),
+                8 => json!({"stats": {"field": field}}),
+                9 => json!({"cardinality": {"field": field}}),
+                10 => json!({"value_count": {"field": field}}),
+                11 => json!({"percentiles": {"field": field, "percents": [self.number()]}}),
+                _ => self.any(2),
+            };
+            let mut agg = kind;
+            if depth > 0 && self.rng.chance(40) && agg.is_object() {
+                agg["aggs"] = self.aggs(depth - 1, insights);
+            }
+            aggs.insert(format!("a{n}"), agg);
+        }
+        Value::Object(aggs)
+    }
+
+    fn call_body(&mut self) -> Value {
+        let mut body = json!({
+            "agent_id": self.rng.pick(&self.world.agents).clone(),
+            "status": *self.rng.pick(&["in_progress", "completed", "failed", "busy", "nope"]),
+            "from_number": "+15550001111",
+            "transcript": [{"role": "user", "text": self.text()}],
+        });
+        for _ in 0..self.rng.below(3) {
+            let key = *self.rng.pick(&[
+                "id",
+                "direction",
+                "kind",
+                "started_at",
+                "ended_at",
+                "duration_ms",
+                "metadata",
+                "transcript",
+                "flow",
+                "cost",
+                "analysis",
+                "recording",
+                "unknown_field",
+                "organization_id",
+            ]);
+            body[key] = self.any(3);
+        }
+        body
+    }
+
+    fn body(&mut self, template: &str) -> Vec<u8> {
+        if self.rng.chance(12) {
+            return self.garbage();
+        }
+        let insights = template.starts_with("/insights");
+        let value = match template {
+            "/v1/calls" | "/v1/calls/{id}" => self.call_body(),
+            "/v1/calls/search" => {
+                let count = *self.rng.pick(&[0, 1, 100, 101, 5000]);
+                let ids: Vec<Value> = (0..count)
+                    .map(|_| json!(self.rng.pick(&self.world.org_b_ids)))
+                    .collect();
+                json!({"call_ids": ids})
+            }
+            "/v1/calls/query" => {
+                let mut body = json!({"query": self.query(4, insights)});
+                if self.rng.chance(50) {
+                    body["aggs"] = self.aggs(3, insights);
+                }
+                if self.rng.chance(30) {
+                    body["sort"] = json!([{ self.field(false): "desc" }]);
+                }
+                if self.rng.chance(30) {
+                    body["size"] = self.number();
+                }
+                if self.rng.chance(20) {
+                    body["from"] = self.number();
+                }
+                if self.rng.chance(20) {
+                    body["search_after"] = json!([self.scalar(), self.text()]);
+                }
+                if self.rng.chance(20) {
+                    body["fields"] = json!([self.text(), "id"]);
+                }
+                if self.rng.chance(15) {
+                    body["track_total_hits"] = self.scalar();
+                }
+                body
+            }
+            "/v1/calls/{id}/transcript" => {
+                json!({"entries": [{"role": *self.rng.pick(&["user", "agent", "robot"]),
+                                    "text": self.text(), "start_ms": self.number()}]})
+            }
+            "/v1/calls/{id}/events" => {
+                json!({"events": [{"type": self.text(), "occurred_at": self.scalar(),
+                                   "data": self.any(2)}]})
+            }
+            "/v1/calls/{id}/metrics" => json!({
+                "usage": [{"component": *self.rng.pick(&["llm", "stt", "tts", "telephony", "x"]),
+                           "provider": "openai", "model": "gpt-4o-mini",
+                           "unit": *self.rng.pick(&["input_tokens", "seconds", "bananas"]),
+                           "units": self.number()}],
+                "latency": [{"turn": self.number(), "agent_ms": self.number()}]
+            }),
+            "/v1/calls/{id}/transfers" => json!({
+                "kind": *self.rng.pick(&["blind", "warm", "teleport"]),
+                "transfer_to": "+15550002222",
+                "targets": if self.rng.chance(30) { self.any(2) } else { json!(null) },
+            }),
+            "/v1/calls/{id}/transfers/{tid}/status" => json!({
+                "status": *self.rng.pick(&["dialing", "ringing", "completed", "failed", "x"]),
+            }),
+            "/v1/agents/{id}/analysis" => json!({"extractors": [
+                {"name": self.text(), "kind": *self.rng.pick(&["regex", "date", "phone", "x"]),
+                 "pattern": *self.rng.pick(&["(", "[a-z]+", "(?P<x>\\d{4})", ".*"])}]}),
+            "/v1/webhooks" | "/v1/webhooks/{id}" => json!({
+                "url": *self.rng.pick(&[
+                    "http://127.0.0.1:9/x", "http://10.0.0.1/x", "http://169.254.169.254/",
+                    "http://[::1]/", "http://localhost/x", "http://93.184.216.34:9/hook",
+                    "ftp://x", "http://", "not a url",
+                ]),
+                "events": [*self.rng.pick(&["call.started", "call.ended", "call.analyzed", "x"])],
+                "enabled": self.rng.chance(50),
+            }),
+            "/v1/organization" => json!({"public_recordings": self.scalar()}),
+            _ => self.any(3),
+        };
+        serde_json::to_vec(&value).unwrap()
+    }
+
+    /// Bytes no JSON parser should take calmly.
+    fn garbage(&mut self) -> Vec<u8> {
+        match self.rng.below(7) {
+            0 => vec![0xFF, 0xFE, 0xC3, 0x28, b'{'],
+            1 => "[".repeat(100_000).into_bytes(),
+            2 => format!("{}1{}", "{\"a\":".repeat(300), "}".repeat(300)).into_bytes(),
+            3 => b"{\"query\": 1e999999}".to_vec(),
+            4 => b"{\"entries\": [{\"text\": \"\\ud800\"}]}".to_vec(),
+            5 => Vec::new(),
+            _ => (0..self.rng.below(200))
+                .map(|_| self.rng.next() as u8)
+                .collect(),
+        }
+    }
+
+    fn segment(&mut self, template_part: &str) -> String {
+        match self.rng.below(10) {
+            0 => "%FF".into(),
+            1 => encode("x".repeat(3000).as_bytes()),
+            2 => encode(self.rng.pick(&self.world.org_b_ids).as_bytes()),
+            3 => encode(self.text().as_bytes()),
+            4 => "..%2F..%2Fetc%2Fpasswd".into(),
+            _ if template_part == "{channels}" => {
+                (*self.rng.pick(&["mono", "dual", "quad"])).to_owned()
+            }
+            _ if template_part == "{org}" => (*self.rng.pick(&["org_a", "org_b"])).to_owned(),
+            _ => encode(self.rng.pick(&self.world.org_a_ids).as_bytes()),
+        }
+    }
+
+    fn path(&mut self, template: &str) -> String {
+        template
+            .split('/')
+            .map(|part| {
+                if part.starts_with('{') {
+                    self.segment(part)
+                } else {
+                    part.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    fn query_value(&mut self, parameter: &str) -> String {
+        let value = match (parameter, self.rng.below(4)) {
+            ("filter_by", 0 | 1) => self.query(4, true).to_string(),
+            ("aggs", 0 | 1) => self.aggs(3, true).to_string(),
+            ("project_fields", 0 | 1) => json!([self.field(true), self.text()]).to_string(),
+            ("sort_by" | "sort", 0) => format!("{}:desc", self.field(parameter == "sort_by")),
+            (_, 2) => self.number().to_string(),
+            _ => self.text(),
+        };
+        if self.rng.chance(5) {
+            // Invalid UTF-8 once decoded.
+            return "%C3%28%FF".into();
+        }
+        encode(value.as_bytes())
+    }
+
+    fn query_string(&mut self) -> String {
+        let mut pairs = Vec::new();
+        for _ in 0..self.rng.below(5) {
+            let parameter = *self.rng.pick(PARAMETERS);
+            pairs.push(format!("{parameter}={}", self.query_value(parameter)));
+        }
+        if self.rng.chance(5) {
+            pairs.push("=&&%zz=1".into());
+        }
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        }
+    }
+}
+
+/// The three aggregations that once answered 500: they are refused by name now.
+const NAMED_AGGREGATIONS: [&str; 3] = [
+    r#"{"size":0,"aggs":{"h":{"histogram":{"field":"duration_ms","interval":1e-9}}}}"#,
+    r#"{"size":0,"aggs":{"h":{"date_histogram":{"field":"started_at","fixed_interval":"1ms"}}}}"#,
+    r#"{"size":0,"aggs":{"t":{"terms":{"field":"agent.id","size":10000},"aggs":{"h":{"date_histogram":{"field":"started_at","fixed_interval":"1s"}}}}}}"#,
+];
+
+/// Everything organization B can see of itself, as bytes.
+fn snapshot(client: &Client, ids: &[String]) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    for id in ids {
+        for path in [
+            format!("/v1/calls/{id}"),
+            format!("/v1/calls/{id}/events"),
+            format!("/v1/calls/{id}/report"),
+            format!("/v1/calls/{id}/transfers"),
+            format!("/insights/sessions/search/{id}"),
+        ] {
+            let answer = client.exchange("GET", &path, None);
+            seen.push((path, answer.body.to_string()));
+        }
+    }
+    for path in ["/v1/webhooks", "/v1/organization"] {
+        seen.push((
+            path.to_owned(),
+            client.exchange("GET", path, None).body.to_string(),
+        ));
+    }
+    seen
+}
+
+fn ids_of(client: &Client) -> Vec<String> {
+    let (status, page) = client.get("/v1/calls?limit=1000");
+    assert_eq!(status, 200, "{page}");
+    page["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|call| call["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn is_error_shape(body: &Value) -> bool {
+    body.get("error").is_some_and(Value::is_string)
+        && body.get("code").is_some_and(Value::is_string)
+}
+
+#[test]
+fn no_request_a_key_can_send_breaks_the_server_or_reaches_another_tenant() {
+    let seed: u64 = std::env::var("CALLSCOPE_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_203);
+    let cases: usize = std::env::var("CALLSCOPE_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5000);
+    let fixture = Fixture::with_demo(
+        1000,
+        &["--rate-limit", "0", "--max-concurrent-searches", "8"],
+    );
+    // A second tenant, whose calls the fuzzer knows by id and must never change.
+    let data = fixture.data_dir();
+    let data_path = data.to_str().unwrap();
+    run_cli(&[
+        "demo",
+        "--data-dir",
+        data_path,
+        "--org",
+        "org_b",
+        "--calls",
+        "40",
+        "--seed",
+        "7",
+    ]);
+    let org_b = fixture
+        .server
+        .client(&create_key(&data, "org_b", "read,write,admin"));
+    let client = fixture.client();
+    // The demo calls of org_b were written behind the server's back: let it index them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let org_b_ids = loop {
+        let ids = ids_of(&org_b);
+        let (_, found) = org_b.post("/v1/calls/query", &json!({"size": 0}));
+        if ids.len() == 40 && found["total"] == 40 {
+            break ids;
+        }
+        assert!(std::time::Instant::now() < deadline, "org_b never indexed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let before = snapshot(&org_b, &org_b_ids);
+
+    let (_, fields) = client.get("/v1/fields");
+    let of_types = |types: &[&str]| -> Vec<String> {
+        fields["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| types.iter().any(|t| f["type"] == *t))
+            .filter_map(|f| f["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let native_fields = of_types(&[
+        "keyword", "text", "long", "double", "date", "bool", "dynamic",
+    ]);
+    assert!(native_fields.len() > 50, "{fields}");
+    let world = World {
+        org_a_ids: ids_of(&client),
+        org_b_ids: org_b_ids.clone(),
+        native_fields,
+        numeric_fields: of_types(&["long", "double", "date"]),
+        date_fields: of_types(&["date"]),
+        insights_fields: [
+            "source",
+            "destination",
+            "status",
+            "agent_information.id",
+            "agent_id",
+            "channel_data.duration",
+            "transcription.client",
+            "transcription.agent",
+            "session_start_time",
+            "flow_path.type",
+            "flow_path.tags.tag",
+            "parameters.city",
+            "tags.vip",
+            "language",
+            "id",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        agents: vec!["agent_1".into(), "support-bot".into(), String::new()],
+    };
+    let mut generator = Gen {
+        rng: Rng(seed),
+        world: &world,
+    };
+    let keys = [
+        client,
+        fixture.server.anonymous(),
+        fixture.server.client(&create_key(&data, "org_a", "read")),
+        fixture
+            .server
+            .client("cs_0000000000000000000000000000000000000000"),
+    ];
+
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    // The exchange before, which shares the connection: a server that closes it without
+    // saying so fails the next request, not its own.
+    let mut previous = String::new();
+    for case in 0..cases {
+        let named = NAMED_AGGREGATIONS.get(case);
+        let (method, path, body) = if let Some(named) = named {
+            (
+                "POST".to_owned(),
+                "/v1/calls/query".to_owned(),
+                Some(named.as_bytes().to_vec()),
+            )
+        } else {
+            let (method, template) = *generator.rng.pick(ROUTES);
+            let method = if generator.rng.chance(4) {
+                (*generator
+                    .rng
+                    .pick(&["GET", "POST", "PUT", "PATCH", "DELETE"]))
+                .to_owned()
+            } else {
+                method.to_owned()
+            };
+            let path = if generator.rng.chance(3) {
+                format!("/{}", encode(generator.text().as_bytes()))
+            } else {
+                generator.path(template)
+            };
+            let path = format!("{path}{}", generator.query_string());
+            let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
+                .then(|| generator.body(template));
+            (method, path, body)
+        };
+        let key = if named.is_some() || generator.rng.chance(85) {
+            &keys[0]
+        } else {
+            generator.rng.pick(&keys[1..])
+        };
+        let shown_body = body
+            .as_deref()
+            .map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned())
+            .unwrap_or_default();
+        let after = std::mem::take(&mut previous);
+        let context =
+            || format!("seed {seed}, case {case}: {method} {path} {shown_body}\n  after {after}");
+        let answer = key
+            .try_exchange_bytes(&method, &path, body)
+            .unwrap_or_else(|error| panic!("{}: the connection failed: {error}", context()));
+        *statuses.entry(answer.status).or_default() += 1;
+        previous = format!(
+            "{method} {path} {shown_body} -> {} {:?}",
+            answer.status, answer.headers
+        );
+        assert!(
+            answer.status < 500,
+            "{}: answered {} {}",
+            context(),
+            answer.status,
+            answer.body
+        );
+        if answer.status >= 400 {
+            assert!(
+                is_error_shape(&answer.body),
+                "{}: {} without the error shape: {}",
+                context(),
+                answer.status,
+                answer.body
+            );
+        }
+        if named.is_some() {
+            assert_eq!(answer.status, 400, "{}: {}", context(), answer.body);
+            let message = answer.body["error"].as_str().unwrap_or_default();
+            assert!(message.contains("max_buckets"), "{}: {message}", context());
+        }
+    }
+    eprintln!("seed {seed}: {cases} cases, statuses {statuses:?}");
+    assert!(
+        statuses.get(&200).is_some_and(|n| *n > cases / 20),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&400).is_some_and(|n| *n > cases / 10),
+        "{statuses:?}"
+    );
+
+    // The other tenant saw nothing of it.
+    assert_eq!(ids_of(&org_b).len(), org_b_ids.len());
+    let after = snapshot(&org_b, &org_b_ids);
+    for ((path, was), (_, is)) in before.iter().zip(&after) {
+        assert_eq!(was, is, "{path} of org_b changed");
+    }
+    // And the server is still whole.
+    assert_eq!(keys[0].get("/healthz").0, 200);
+    assert_eq!(keys[1].get("/readyz").0, 200);
+}

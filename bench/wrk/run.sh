@@ -2,7 +2,8 @@
 # Queries (1) and (6) of `callscope bench` over HTTP with wrk at 4 connections, against a
 # server on a benchmark corpus:
 #   callscope bench --data-dir D --calls 1000000 --durability normal
-#   callscope serve --data-dir D --listen 127.0.0.1:8787 &
+#   callscope serve --data-dir D --listen 127.0.0.1:8787 --rate-limit 0 &
+# (one key at thousands of requests a second: the default per-key rate would shape the result)
 #   CALLSCOPE_KEY=$(callscope keys create --data-dir D --org bench | tail -1) bench/wrk/run.sh
 set -euo pipefail
 base=${BASE:-http://127.0.0.1:8787}

@@ -10,7 +10,7 @@
 set -euo pipefail
 base=${BASE:-http://127.0.0.1:8787}
 : "${CALLSCOPE_KEY:?set CALLSCOPE_KEY to a read key of organization bench}"
-: "${CALLSCOPE_PID:?set CALLSCOPE_PID to the server's process id}"
+: "${CALLSCOPE_PID:?set CALLSCOPE_PID to the process id of the server}"
 kib() { awk -v f="$1" '$1 == f":" {print $2}' "/proc/$CALLSCOPE_PID/status"; }
 run() {
     local name=$1 body=$2

@@ -24,8 +24,8 @@ pub struct Limits {
     /// Elasticsearch's `search.max_buckets`. Also bounds the `ranges` of a range aggregation
     /// and the `percents` of a percentiles one.
     pub max_buckets: u32,
-    /// Memory one search's aggregations may take while they run, in MiB, as the search
-    /// engine accounts it.
+    /// Memory one search's aggregations may take, in MiB: estimated before the search runs,
+    /// and counted by the search engine while it runs.
     pub max_search_memory_mb: u64,
     /// Largest page: `size` of a query, `limit` of a list, `page_size` on `/insights`.
     pub max_page_size: u32,
@@ -48,7 +48,7 @@ impl Default for Limits {
             max_aggregation_depth: 5,
             max_terms_size: 10_000,
             max_buckets: 65_536,
-            max_search_memory_mb: 128,
+            max_search_memory_mb: 256,
             max_page_size: 1000,
             max_result_window: 100_000,
             max_batch_ids: 100,

@@ -106,31 +106,18 @@ impl std::fmt::Display for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let range_message;
         let message = match &self {
-            Self::Unauthorized => "Unauthorized",
-            Self::RangeNotSatisfiable { .. } => {
-                range_message = self.to_string();
-                &range_message
-            }
+            Self::Unauthorized => "Unauthorized".to_owned(),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed inside the server");
-                "internal error; the cause is in the server log"
+                "internal error; the cause is in the server log".to_owned()
             }
-            Self::Forbidden(message)
-            | Self::NotFound(message)
-            | Self::InvalidParameter(message)
-            | Self::Conflict(message)
-            | Self::PayloadTooLarge(message)
-            | Self::MethodNotAllowed(message)
-            | Self::RequestTimeout(message)
-            | Self::RateLimited { message, .. }
-            | Self::Unavailable { message, .. } => message,
+            other => other.to_string(),
         };
         let mut response = (
             status,
             Json(ErrorBody {
-                error: message,
+                error: &message,
                 code,
             }),
         )

@@ -3430,9 +3430,10 @@ async fn embedded_resumes_a_stale_index_with_later_updates_and_deletes() {
     );
 }
 
-/// Limits set by the operator hold where they can only be counted while the search runs.
+/// Limits set by the operator hold: buckets that can only be counted while the search runs,
+/// and memory, estimated before it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_limits_that_trip_during_a_search_refuse_it_naming_them() {
+async fn embedded_configured_limits_refuse_searches_naming_them() {
     let dir = tempfile::tempdir().unwrap();
     let open_with = |limits: Limits| {
         EmbeddedStore::open_with(
@@ -3469,10 +3470,45 @@ async fn embedded_limits_that_trip_during_a_search_refuse_it_naming_them() {
     .await;
     drop(store);
 
-    // No memory at all for aggregations: the first bucket trips the guard.
+    // No memory at all for aggregations: any bucket is too much.
     let store = open_with(Limits {
         max_search_memory_mb: 0,
         ..Limits::default()
     });
     refused(&store, ORG_A, &by_agent, &["`max_search_memory_mb` is 0"]).await;
+    drop(store);
+
+    // A MiB: a sub-aggregation under each of 3,000 ids is estimated past it before it runs;
+    // the same over the few calls of one status is not, once the matches are counted.
+    let store = open_with(Limits {
+        max_search_memory_mb: 1,
+        ..Limits::default()
+    });
+    let many: Vec<Call> = (0..3000)
+        .map(|n| {
+            call_of(
+                ORG_A,
+                json!({"id": format!("bulk-{n:05}"), "status": "completed", "duration_ms": n}),
+            )
+        })
+        .collect();
+    insert(&store, &many).await;
+    store.refresh().await.unwrap();
+    let per_id = json!({"t": {"terms": {"field": "id", "size": 10000},
+                              "aggs": {"s": {"stats": {"field": "duration_ms"}}}}});
+    refused(
+        &store,
+        ORG_A,
+        &aggs_request(&per_id),
+        &["estimated", "`max_search_memory_mb` is 1"],
+    )
+    .await;
+    let busy = json!({"term": {"status": "busy"}});
+    let answer = aggregate(&store, ORG_A, &busy, &per_id).await;
+    let expected = of_org(&corpus, ORG_A)
+        .into_iter()
+        .filter(|call| call.status.as_str() == "busy")
+        .count();
+    assert!(expected > 0);
+    assert_eq!(answer["t"]["buckets"].as_array().unwrap().len(), expected);
 }

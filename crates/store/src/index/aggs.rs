@@ -171,6 +171,14 @@ fn keep_requested(result: &mut Value, requested: &[(Option<f64>, Option<f64>)]) 
     *result = json!({ "buckets": kept });
 }
 
+/// Values each segment contributes to a terms aggregation of `size`: Elasticsearch's
+/// `shard_size` default, `size × 1.5 + 10`. Tantivy's own default, ten times `size`, kept up to
+/// 100,000 values per segment for a size of 10,000 (every id of a million calls, in 17
+/// segments), and their merge took 318 MiB, 1.1 GiB with a `stats` under each term.
+pub(crate) fn segment_size(size: u32) -> u32 {
+    size.saturating_add(size / 2).saturating_add(10)
+}
+
 /// Tantivy's request for `aggs`.
 pub(crate) fn to_request(aggs: &Aggregations, bounds: &MonthBounds) -> Value {
     Value::Object(
@@ -184,7 +192,8 @@ pub(crate) fn to_request(aggs: &Aggregations, bounds: &MonthBounds) -> Value {
 fn one_request(aggregation: &Aggregation, bounds: &MonthBounds) -> Value {
     let body = match &aggregation.kind {
         AggregationKind::Terms { field, size } => {
-            json!({"terms": {"field": column(field), "size": size}})
+            json!({"terms": {"field": column(field), "size": size,
+                             "segment_size": segment_size(*size)}})
         }
         AggregationKind::Histogram {
             field,

@@ -8,6 +8,7 @@
 mod aggs;
 mod collect;
 mod compile;
+mod cost;
 pub(crate) mod document;
 mod filtered;
 
@@ -333,6 +334,7 @@ impl SearchIndex {
             (None, aggs::MonthBounds::new())
         } else {
             let bounds = self.check_buckets(&searcher, &query, &request.aggs)?;
+            self.check_memory(&searcher, &query, &request.aggs)?;
             (
                 Some(self.aggregation_collector(aggs::to_request(&request.aggs, &bounds))?),
                 bounds,
@@ -467,6 +469,55 @@ impl SearchIndex {
             }
         }
         Ok(bounds)
+    }
+
+    /// Refuses aggregations estimated (`cost`) to take more memory than one search may: by
+    /// the index's statistics first, and when those say too much, by the counts of this
+    /// search's own matches in each segment.
+    #[allow(clippy::cast_precision_loss)] // counts and bytes far below 2^53
+    fn check_memory(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &FilteredQuery,
+        aggs: &callscope_query::Aggregations,
+    ) -> Result<()> {
+        let limit = self.limits.max_search_memory_mb as f64 * 1024.0 * 1024.0;
+        let mut shapes: Vec<cost::SegmentShape<'_>> = searcher
+            .segment_readers()
+            .iter()
+            .map(|reader| cost::SegmentShape {
+                reader,
+                docs: f64::from(reader.num_docs()),
+            })
+            .collect();
+        let mut estimate = cost::estimate(aggs, &shapes);
+        if estimate > limit {
+            let counts = searcher
+                .search(query, &cost::SegmentCounts)
+                .map_err(|e| self.refusal(e))?;
+            for shape in &mut shapes {
+                shape.docs = 0.0;
+            }
+            for (segment, matches) in counts {
+                if let Some(shape) = shapes.get_mut(segment as usize) {
+                    shape.docs = matches as f64;
+                }
+            }
+            estimate = cost::estimate(aggs, &shapes);
+        }
+        if estimate > limit {
+            return Err(invalid(
+                "aggs",
+                format!(
+                    "the aggregations would take about {:.0} MiB (estimated from the index), \
+                     more than one search may take {}; ask for fewer or wider buckets, a \
+                     smaller terms size or fewer sub-aggregations, or narrow the query",
+                    estimate / 1024.0 / 1024.0,
+                    limit_note("max_search_memory_mb", self.limits.max_search_memory_mb)
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// A collector for tantivy's aggregation `request`, under this index's bucket and memory

@@ -173,6 +173,7 @@ impl Samples {
             search_after: None,
             aggs,
             track_total_hits: TrackTotalHits::Exact,
+            highlight: None,
         };
         let found = store.search(ORGANIZATION, &request).await?;
         let keys = |name: &str| -> Vec<String> {
@@ -214,6 +215,7 @@ impl Samples {
                 aggs,
                 // What `POST /v1/calls/query` does unless asked otherwise.
                 track_total_hits: TrackTotalHits::DEFAULT,
+                highlight: None,
             })
         };
         let none = Aggregations::new;
@@ -246,6 +248,7 @@ impl Samples {
             .iter()
             .map(|request| SearchRequest {
                 track_total_hits: TrackTotalHits::Exact,
+                highlight: None,
                 ..request.clone()
             })
             .collect();

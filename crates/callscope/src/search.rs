@@ -37,6 +37,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         search_after: None,
         aggs: Aggregations::new(),
         track_total_hits: TrackTotalHits::Exact,
+        highlight: None,
     };
     let result = store.search(&args.org, &request).await?;
     let mut columns: Vec<(String, String)> = COLUMNS

@@ -383,6 +383,25 @@ impl Gen<'_> {
                 if self.rng.chance(15) {
                     body["track_total_hits"] = self.scalar();
                 }
+                if self.rng.chance(25) {
+                    let field = if self.rng.chance(70) {
+                        (*self.rng.pick(&[
+                            "transcript.text",
+                            "transcript.user",
+                            "analysis.summary",
+                        ]))
+                        .to_owned()
+                    } else {
+                        self.field(false)
+                    };
+                    body["highlight"] = json!({
+                        "fields": {field: {"fragment_size": self.number(),
+                                           "number_of_fragments": self.number()}},
+                        "pre_tags": [self.text()],
+                        "encoder": *self.rng.pick(&["html", "default", "x"]),
+                        "order": *self.rng.pick(&["score", "none"]),
+                    });
+                }
                 body
             }
             "/v1/calls/{id}/transcript" => {
@@ -701,12 +720,18 @@ fn no_request_a_key_can_send_breaks_the_server_or_reaches_another_tenant() {
             "{method} {path} {shown_body} -> {} {:?}",
             answer.status, answer.headers
         );
+        // The cause of a 5xx is in the server's log (the answer says nothing internal).
+        let log = || {
+            let log = fixture.server.log();
+            log[log.len().saturating_sub(2000)..].to_owned()
+        };
         assert!(
             answer.status < 500,
-            "{}: answered {} {}",
+            "{}: answered {} {}\nserver log: {}",
             context(),
             answer.status,
-            answer.body
+            answer.body,
+            log()
         );
         if answer.status >= 400 {
             assert!(

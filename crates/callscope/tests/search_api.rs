@@ -1264,3 +1264,65 @@ fn set_index_position(data: &std::path::Path, position: &str) {
     meta["payload"] = json!(format!("{format}:{position}"));
     std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
 }
+
+#[test]
+fn highlight_marks_the_query_words_in_each_returned_call() {
+    let f = Fixture::new();
+    let client = f.client();
+    let recs = corpus();
+    write_corpus(&client, &recs);
+    let answer = query(
+        &client,
+        &json!({"query": {"match": {"transcript.user": "subscription refund"}},
+                "size": 100, "fields": ["id"],
+                "highlight": {"fields": {"transcript.user": {}},
+                              "pre_tags": ["<<"], "post_tags": [">>"]}}),
+    );
+    let calls = answer["calls"].as_array().unwrap();
+    let wanted = ["subscription", "refund"];
+    let matching: Vec<&Rec> = recs
+        .iter()
+        .filter(|rec| wanted.iter().any(|word| says(&rec.user, word)))
+        .collect();
+    assert_eq!(calls.len(), matching.len());
+    for call in calls {
+        let id = call["id"].as_str().unwrap();
+        let rec = recs.iter().find(|rec| rec.id == id).unwrap();
+        // Each of the caller's lines that says a word, the word wrapped, the rest as said.
+        let expected: Vec<String> = rec
+            .user
+            .iter()
+            .filter(|line| {
+                wanted
+                    .iter()
+                    .any(|word| says(std::slice::from_ref(line), word))
+            })
+            .map(|line| {
+                line.split(' ')
+                    .map(|word| {
+                        if wanted.contains(&word.to_lowercase().as_str()) {
+                            format!("<<{word}>>")
+                        } else {
+                            word.to_owned()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(
+            call["highlight"]["transcript.user"],
+            json!(expected),
+            "{call}"
+        );
+    }
+    // Only full-text fields highlight, and the refusal names the field.
+    assert_invalid(
+        client.post(
+            "/v1/calls/query",
+            &json!({"query": {"match_all": {}}, "highlight": {"fields": {"status": {}}}}),
+        ),
+        &["highlight", "`status`", "full-text"],
+        "a keyword field",
+    );
+}

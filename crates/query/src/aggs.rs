@@ -323,10 +323,11 @@ impl Agg<'_> {
             }
         };
         self.within_buckets("ranges", items.len())?;
-        let ranges = items
+        let ranges: Vec<RangeBucket> = items
             .iter()
             .map(|item| self.range_bucket(&field, item))
             .collect::<Result<_, _>>()?;
+        self.disjoint(&ranges)?;
         Ok(AggregationKind::Range { field, ranges })
     }
 
@@ -399,6 +400,42 @@ impl Agg<'_> {
             }
         };
         Ok(AggregationKind::Percentiles { field, percents })
+    }
+
+    /// Refuses an empty range (`from` not below `to`) and ranges that overlap: the index
+    /// computes ranges that partition the values (Elasticsearch would also take overlapping
+    /// ones; they are refused here rather than answered wrongly).
+    fn disjoint(&self, ranges: &[RangeBucket]) -> Result<(), QueryError> {
+        let shown =
+            |bound: Option<f64>| bound.map_or_else(|| "unbounded".to_owned(), |b| b.to_string());
+        for range in ranges {
+            if let (Some(from), Some(to)) = (range.from, range.to)
+                && from >= to
+            {
+                return Err(self.error(format!("from {from} is not below to {to}")));
+            }
+        }
+        let mut sorted: Vec<&RangeBucket> = ranges.iter().collect();
+        sorted.sort_by(|a, b| {
+            a.from
+                .unwrap_or(f64::NEG_INFINITY)
+                .total_cmp(&b.from.unwrap_or(f64::NEG_INFINITY))
+        });
+        for pair in sorted.windows(2) {
+            let (before, after) = (pair[0], pair[1]);
+            let end = before.to.unwrap_or(f64::INFINITY);
+            let start = after.from.unwrap_or(f64::NEG_INFINITY);
+            if start < end {
+                return Err(self.error(format!(
+                    "ranges [{}, {}) and [{}, {}) overlap; give ranges that do not",
+                    shown(before.from),
+                    shown(before.to),
+                    shown(after.from),
+                    shown(after.to)
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a list of `what` longer than an answer may hold buckets.

@@ -454,3 +454,29 @@ fn depth_and_count_are_limited() {
     assert!(parse_aggs(Surface::Insights, &many(2), &few).is_ok());
     assert!(parse_aggs(Surface::Insights, &many(3), &few).is_err());
 }
+
+#[test]
+fn range_buckets_must_be_non_empty_and_disjoint() {
+    let range = |ranges: Value| json!({"r": {"range": {"field": "channel_data.duration", "ranges": ranges}}});
+    refused_naming(
+        &range(json!([{"from": 10, "to": 1}])),
+        &["from 10 is not below to 1"],
+    );
+    refused_naming(&range(json!([{"from": 5, "to": 5}])), &["not below"]);
+    refused_naming(
+        &range(json!([{"to": 100}, {"from": 50, "to": 200}])),
+        &["[unbounded, 100) and [50, 200) overlap"],
+    );
+    refused_naming(
+        &range(json!([{"from": 0}, {"from": 10, "to": 20}])),
+        &["overlap"],
+    );
+    assert!(
+        parse_aggs(
+            Surface::Insights,
+            &range(json!([{"from": 100}, {"to": 50}, {"from": 50, "to": 100}])),
+            &Limits::default()
+        )
+        .is_ok()
+    );
+}

@@ -195,6 +195,8 @@ pub struct SearchRequest {
     pub search_after: Option<SearchAfter>,
     pub aggs: Aggregations,
     pub track_total_hits: TrackTotalHits,
+    /// The matching words of text fields to mark in each returned call.
+    pub highlight: Option<crate::Highlight>,
 }
 
 /// How far matches are counted (Elasticsearch's `track_total_hits`). A bounded count stops

@@ -6,6 +6,7 @@
 mod aggs;
 pub mod ast;
 pub mod fields;
+mod highlight;
 mod json;
 mod limits;
 mod parse;
@@ -21,6 +22,7 @@ pub use ast::{
 pub use fields::{
     FieldInfo, FieldKind, IndexField, Surface, catalogue, kind_of, resolve, resolve_sort,
 };
+pub use highlight::{Highlight, HighlightField, TextClause, parse_highlight};
 pub use limits::{Limits, limit_note};
 pub use parse::parse_query;
 pub use project::{parse_fields, project};

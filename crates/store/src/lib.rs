@@ -85,6 +85,10 @@ pub struct SearchResult {
     /// Each returned call's sort values by id (numbers, strings, `null` when missing): with
     /// the id appended, what `search_after` takes to continue after that call.
     pub positions: std::collections::HashMap<String, Vec<serde_json::Value>>,
+    /// The request's highlights of each returned call that has any, by id: fragments by
+    /// field, as the request named the fields.
+    pub highlights:
+        std::collections::HashMap<String, std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// The storage backend.

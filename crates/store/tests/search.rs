@@ -82,6 +82,8 @@ macro_rules! search_suite {
                 a_deleted_call_leaves_search_after_refresh,
                 an_upsert_moves_the_call_between_filters,
                 transcript_appends_are_searchable,
+                highlight_marks_the_matched_words_of_each_field,
+                highlight_fragments_cut_long_text_around_the_matches,
             );
         }
     };
@@ -546,6 +548,7 @@ fn request(query: Query, sort: Vec<SortKey>, offset: u64, limit: u32) -> SearchR
         search_after: None,
         aggs: Aggregations::new(),
         track_total_hits: TrackTotalHits::Exact,
+        highlight: None,
     }
 }
 
@@ -2072,6 +2075,7 @@ async fn ranking_by_score_skips_nothing_that_belongs_on_the_page(store: &dyn Sto
             for (offset, limit) in [(0, 1), (0, 10), (10, 10), (0, 37), (250, 25), (1000, 100)] {
                 let search = SearchRequest {
                     track_total_hits: track,
+                    highlight: None,
                     ..request(ranking.clone(), Vec::new(), offset, limit)
                 };
                 let result = run(store, ORG_A, &search).await;
@@ -2175,6 +2179,7 @@ async fn pruned_rankings_over_every_role_equal_exhaustive_ones(store: &dyn Store
         for (offset, limit) in [(0, 1), (0, 10), (10, 10), (300, 50)] {
             let page = |track| SearchRequest {
                 track_total_hits: track,
+                highlight: None,
                 ..request(ranking.clone(), Vec::new(), offset, limit)
             };
             let pruned = run(store, ORG_A, &page(TrackTotalHits::DEFAULT)).await;
@@ -2217,6 +2222,7 @@ async fn a_bounded_count_stops_at_its_bound(store: &dyn Store) {
         ] {
             let request = SearchRequest {
                 track_total_hits: track,
+                highlight: None,
                 ..request(query(Surface::Native, &filter), Vec::new(), 0, 5)
             };
             let result = run(store, ORG_A, &request).await;
@@ -3239,6 +3245,157 @@ async fn aggs_past_the_bucket_limit_are_refused_before_they_run(store: &dyn Stor
         got.insert(bucket["key"].as_str().unwrap().to_owned(), seconds);
     }
     assert_eq!(got, per_agent);
+}
+
+// ---- highlighting -------------------------------------------------------------------------
+
+/// The `highlight` of each returned call, by id.
+async fn highlights(
+    store: &dyn Store,
+    query_json: &Value,
+    highlight_json: &Value,
+) -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
+    let mut search = request(query(Surface::Native, query_json), Vec::new(), 0, 100);
+    search.highlight = Some(
+        callscope_query::parse_highlight(Surface::Native, highlight_json)
+            .unwrap_or_else(|e| panic!("{highlight_json}: {e}")),
+    );
+    let result = run(store, ORG_A, &search).await;
+    result.highlights.into_iter().collect()
+}
+
+async fn highlight_marks_the_matched_words_of_each_field(store: &dyn Store) {
+    for (id, transcript) in [
+        (
+            "hl-1",
+            json!([
+                {"role": "user", "text": "I want a refund, please. REFUND now! Refunded twice?"},
+                {"role": "agent", "text": "A refund takes three days <b>maybe</b>."},
+                {"role": "user", "text": "Three days is fine."}
+            ]),
+        ),
+        (
+            "hl-2",
+            json!([{"role": "user", "text": "Where is my parcel?"}]),
+        ),
+    ] {
+        write(
+            store,
+            call_of(
+                ORG_A,
+                json!({"id": id, "status": "completed", "transcript": transcript}),
+            ),
+            WriteMode::Create,
+        )
+        .await;
+    }
+    store.refresh().await.unwrap();
+    let refund = json!({"bool": {
+        "must": [{"match": {"transcript.user": "refund"}}],
+        "should": [{"match_phrase": {"transcript.agent": "three days"}}],
+        "must_not": [{"match": {"transcript.user": "parcel"}}]
+    }});
+    let got = highlights(
+        store,
+        &refund,
+        &json!({"fields": {"transcript.user": {}, "transcript.agent": {}, "transcript.text": {}},
+                "encoder": "html"}),
+    )
+    .await;
+    let fields = &got["hl-1"];
+    // Only the caller's words for the caller's field; `Refunded` is another word.
+    assert_eq!(
+        fields["transcript.user"],
+        ["I want a <em>refund</em>, please. <em>REFUND</em> now! Refunded twice?"]
+    );
+    // The phrase, in a row, and only in the agent's field: the caller's "Three days" was
+    // asked of the agent only. The agent's markup is escaped.
+    assert_eq!(
+        fields["transcript.agent"],
+        ["A refund takes <em>three days</em> &lt;b&gt;maybe&lt;/b&gt;."]
+    );
+    // The whole transcript shares both fields: each entry with a word of either clause.
+    assert_eq!(
+        fields["transcript.text"],
+        [
+            "I want a <em>refund</em>, please. <em>REFUND</em> now! Refunded twice?",
+            "A <em>refund</em> takes <em>three days</em> &lt;b&gt;maybe&lt;/b&gt;.",
+            "<em>Three days</em> is fine."
+        ]
+    );
+    // A call returned without a marked word has no highlight; must_not words are not marked.
+    assert_eq!(got.len(), 1, "{got:?}");
+    let parcel = highlights(
+        store,
+        &json!({"bool": {"must": [{"match": {"transcript.text": "parcel"}}]}}),
+        &json!({"fields": {"transcript.user": {}}, "pre_tags": ["["], "post_tags": ["]"]}),
+    )
+    .await;
+    assert_eq!(parcel["hl-2"]["transcript.user"], ["Where is my [parcel]?"]);
+}
+
+async fn highlight_fragments_cut_long_text_around_the_matches(store: &dyn Store) {
+    let filler = "the quick brown fox jumps over the lazy dog ";
+    let text = format!(
+        "{}my kumquat order {}kumquat again",
+        filler.repeat(6),
+        filler.repeat(4)
+    );
+    write(
+        store,
+        call_of(
+            ORG_A,
+            json!({"id": "hl-long", "status": "completed",
+                   "transcript": [{"role": "user", "text": text}]}),
+        ),
+        WriteMode::Create,
+    )
+    .await;
+    store.refresh().await.unwrap();
+    let kumquat = json!({"match": {"transcript.user": "kumquat"}});
+    let got = highlights(
+        store,
+        &kumquat,
+        &json!({"fields": {"transcript.user": {"fragment_size": 40}}}),
+    )
+    .await;
+    let fragments = &got["hl-long"]["transcript.user"];
+    assert_eq!(fragments.len(), 2, "{fragments:?}");
+    for fragment in fragments {
+        assert_eq!(
+            fragment.matches("<em>kumquat</em>").count(),
+            1,
+            "{fragment}"
+        );
+        let plain = fragment.replace("<em>", "").replace("</em>", "");
+        assert!(
+            plain.len() <= 40,
+            "{plain:?} is longer than the fragment size"
+        );
+        // Cut at word boundaries: every word of the fragment is a word of the text.
+        for word in plain.split_whitespace() {
+            assert!(
+                text.split_whitespace().any(|w| w == word),
+                "{word:?} in {plain:?}"
+            );
+        }
+    }
+    // One fragment at most, the best; and the whole value with number_of_fragments 0.
+    let one = highlights(
+        store,
+        &kumquat,
+        &json!({"fields": {"transcript.user": {"number_of_fragments": 1, "fragment_size": 40}}}),
+    )
+    .await;
+    assert_eq!(one["hl-long"]["transcript.user"].len(), 1);
+    let whole = highlights(
+        store,
+        &kumquat,
+        &json!({"fields": {"transcript.user": {"number_of_fragments": 0}}}),
+    )
+    .await;
+    let expected = text.replace("kumquat", "<em>kumquat</em>");
+    assert_eq!(whole["hl-long"]["transcript.user"], [expected.trim()]);
 }
 
 // ---- 12. crash and catch-up (embedded) -------------------------------------------------------

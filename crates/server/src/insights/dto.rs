@@ -335,6 +335,7 @@ impl InsightsParams {
                 search_after: None,
                 aggs,
                 track_total_hits: TrackTotalHits::Exact,
+                highlight: None,
             },
             page_number,
             page_size,

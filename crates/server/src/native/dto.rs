@@ -18,8 +18,8 @@ use callscope_model::{
 use callscope_model::{DeliveryStatus, WebhookEvent};
 use callscope_query::{
     Aggregations, BoolQuery, FieldKind, Limits, Operator, Query, RangeBounds, Scalar, SearchAfter,
-    SearchRequest, SortKey, Surface, TrackTotalHits, parse_aggs, parse_fields, parse_query,
-    parse_sort_json, project, resolve,
+    SearchRequest, SortKey, Surface, TrackTotalHits, parse_aggs, parse_fields, parse_highlight,
+    parse_query, parse_sort_json, project, resolve,
 };
 use callscope_store::{
     CallPage, Cursor, Delivery, ListCalls, Paging, SearchResult, SortField, SortOrder,
@@ -649,6 +649,7 @@ fn list_as_search(list: &ListCalls, text: String) -> Result<SearchRequest, ApiEr
         aggs: Aggregations::new(),
         // The list's `total` is a count, as without `q`.
         track_total_hits: TrackTotalHits::Exact,
+        highlight: None,
     })
 }
 
@@ -674,6 +675,9 @@ pub struct QueryBody {
     /// none; by default up to 10,000. Beyond the bound `total_relation` is `gte`.
     #[serde(default)]
     track_total_hits: Option<Value>,
+    /// Elasticsearch's `highlight`: the matching words of text fields, per returned call.
+    #[serde(default)]
+    highlight: Option<Value>,
 }
 
 /// A parsed query body: the search and the projection of its answer.
@@ -724,6 +728,11 @@ impl QueryBody {
             .as_ref()
             .map(|values| search_after(&sort, values))
             .transpose()?;
+        let highlight = self
+            .highlight
+            .as_ref()
+            .map(|json| parse_highlight(Surface::Native, json).map_err(|e| invalid("highlight", e)))
+            .transpose()?;
         if search_after.is_some() && self.from.is_some_and(|from| from > 0) {
             return Err(invalid(
                 "search_after",
@@ -738,6 +747,7 @@ impl QueryBody {
             search_after,
             aggs,
             track_total_hits,
+            highlight,
         };
         Ok(QueryRequest { search, fields })
     }
@@ -826,6 +836,11 @@ impl QueryView {
                     let mut position = values.clone();
                     position.push(Value::String(call.id.clone()));
                     fields.insert("sort".into(), Value::Array(position));
+                }
+                if let (Some(marked), Value::Object(fields)) =
+                    (result.highlights.get(&call.id), &mut view)
+                {
+                    fields.insert("highlight".into(), serde_json::json!(marked));
                 }
                 view
             })

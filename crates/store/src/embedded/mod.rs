@@ -749,18 +749,32 @@ impl Store for EmbeddedStore {
         let index = self.inner.index.clone().ok_or_else(|| {
             StoreError::Internal("this process opened the store without its search index".into())
         })?;
-        let (org, request) = (organization_id.to_owned(), request.clone());
-        let answer = tokio::task::spawn_blocking(move || index.search(&org, &request))
+        let (org, owned, searching) = (
+            organization_id.to_owned(),
+            request.clone(),
+            Arc::clone(&index),
+        );
+        let answer = tokio::task::spawn_blocking(move || searching.search(&org, &owned))
             .await
             .map_err(|e| StoreError::Internal(format!("search task failed: {e}")))??;
         // A call deleted between the index's answer and this read is simply left out.
         let calls = self.get_calls(organization_id, &answer.ids).await?;
+        let highlights = if request.highlight.is_some() {
+            // Cutting fragments analyses text: CPU work, off the async threads.
+            let (calls, request) = (calls.clone(), request.clone());
+            tokio::task::spawn_blocking(move || index.highlights(&calls, &request))
+                .await
+                .map_err(|e| StoreError::Internal(format!("highlight task failed: {e}")))??
+        } else {
+            std::collections::HashMap::new()
+        };
         Ok(SearchResult {
             calls,
             total: answer.total,
             total_relation: answer.total_relation,
             aggregations: answer.aggregations,
             positions: answer.positions,
+            highlights,
         })
     }
 

@@ -151,11 +151,7 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
         "tag_counts": tag_counts(call),
     });
 
-    let mut texts: Vec<(&'static str, &str)> = call
-        .transcript
-        .iter()
-        .map(|entry| (role_field(entry.role), entry.text.as_str()))
-        .collect();
+    let texts = texts(call);
     let mut present = Vec::new();
     if !texts.is_empty() {
         present.push(Value::String(WHOLE_TRANSCRIPT.into()));
@@ -165,8 +161,7 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
             present.push(Value::String((*field).into()));
         }
     }
-    if let Some(summary) = call.analysis.as_ref().and_then(|a| a.summary.as_deref()) {
-        texts.push((SUMMARY_FIELD, summary));
+    if texts.iter().any(|(path, _)| *path == SUMMARY_FIELD) {
         present.push(Value::String(SUMMARY_FIELD.into()));
     }
     let mut kw = match kw {
@@ -178,6 +173,20 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
     };
     let num = take_numbers(&mut kw, &mut String::new());
     IndexDocument { kw, num, texts }
+}
+
+/// The analysed text of `call` as `(field of TEXT_FIELDS, one value)`: each transcript entry
+/// under its role, in order, then the summary.
+pub(crate) fn texts(call: &Call) -> Vec<(&'static str, &str)> {
+    let mut texts: Vec<(&'static str, &str)> = call
+        .transcript
+        .iter()
+        .map(|entry| (role_field(entry.role), entry.text.as_str()))
+        .collect();
+    if let Some(summary) = call.analysis.as_ref().and_then(|a| a.summary.as_deref()) {
+        texts.push((SUMMARY_FIELD, summary));
+    }
+    texts
 }
 
 /// Moves the numbers of `fields` (at `path`) out into an object of the same shape, except

@@ -11,6 +11,7 @@ mod compile;
 mod cost;
 pub(crate) mod document;
 mod filtered;
+mod highlight;
 
 use crate::{Result, StoreError};
 use callscope_model::Call;
@@ -471,6 +472,32 @@ impl SearchIndex {
         Ok(bounds)
     }
 
+    /// The highlights of each of `calls` (by id) that `request` asks for; calls with none are
+    /// left out.
+    pub(crate) fn highlights(
+        &self,
+        calls: &[Call],
+        request: &SearchRequest,
+    ) -> Result<HashMap<String, highlight::Highlights>> {
+        let Some(wanted) = &request.highlight else {
+            return Ok(HashMap::new());
+        };
+        let mut analyzer = self.index.tokenizers().get("default").ok_or_else(|| {
+            StoreError::Internal("the default tokenizer is not registered".into())
+        })?;
+        let clauses = request.query.highlight_clauses();
+        Ok(calls
+            .iter()
+            .map(|call| {
+                (
+                    call.id.clone(),
+                    highlight::highlight(call, wanted, &clauses, &mut analyzer),
+                )
+            })
+            .filter(|(_, marked)| !marked.is_empty())
+            .collect())
+    }
+
     /// Refuses aggregations estimated (`cost`) to take more memory than one search may: by
     /// the index's statistics first, and when those say too much, by the counts of this
     /// search's own matches in each segment.
@@ -560,6 +587,14 @@ impl SearchIndex {
                     limit_note("max_buckets", self.limits.max_buckets)
                 ),
             ),
+            // What tantivy refuses of a request is the request's to fix; its words say why.
+            tantivy::TantivyError::InvalidArgument(why)
+            | tantivy::TantivyError::AggregationError(AggregationError::InvalidRequest(why)) => {
+                invalid(
+                    "aggs",
+                    format!("the search cannot run these aggregations: {why}"),
+                )
+            }
             other => other.into(),
         }
     }

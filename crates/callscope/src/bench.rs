@@ -34,6 +34,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             anchor,
             180,
             args.shape,
+            demo::Reports::None,
         )
         .await?;
         let stored = started.elapsed();

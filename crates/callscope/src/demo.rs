@@ -1,8 +1,9 @@
 //! `callscope demo` and `serve --demo`: stream generated calls into the store.
 
 use crate::cli::{CorpusShape, DemoArgs};
+use callscope_analysis::heuristic_report;
 use callscope_demo::{DemoConfig, generate};
-use callscope_model::Timestamp;
+use callscope_model::{Call, Timestamp, WebhookStatus};
 use callscope_query::Limits;
 use callscope_store::IndexMode;
 use callscope_store::{EmbeddedStore, Store};
@@ -27,6 +28,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         anchor,
         args.days,
         CorpusShape::Full,
+        Reports::Heuristic,
     )
     .await?;
     println!(
@@ -38,8 +40,32 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether ended demo calls come with their post-call report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reports {
+    /// The built-in analyzer's, as the server would have written it when the call ended:
+    /// demo data shows summaries, outcomes and sentiment from the first start.
+    Heuristic,
+    /// None: the benchmark's corpus, so ingest figures stay comparable across sessions.
+    None,
+}
+
+/// The report the server's worker would have stored for `call` when it ended.
+fn with_report(mut call: Call) -> Call {
+    if call.status.is_terminal() {
+        let at = call.ended_at.unwrap_or(call.updated_at);
+        let mut report = heuristic_report(&call, &[]);
+        report.created_at = Some(at);
+        report.updated_at = Some(at);
+        report.webhook_status = Some(WebhookStatus::NotConfigured);
+        call.analysis = Some(report);
+    }
+    call
+}
+
 /// Writes `calls` generated calls, showing progress on a terminal. The next batch is
 /// generated while the previous one commits.
+#[allow(clippy::too_many_arguments)]
 pub async fn fill(
     store: &EmbeddedStore,
     organization: &str,
@@ -48,6 +74,7 @@ pub async fn fill(
     anchor: Timestamp,
     days: u32,
     shape: CorpusShape,
+    reports: Reports,
 ) -> anyhow::Result<()> {
     let config = DemoConfig {
         seed,
@@ -62,7 +89,11 @@ pub async fn fill(
             CorpusShape::Full => labelled,
             CorpusShape::Compact => labelled.compact(),
         };
-        (labelled.call, labelled.events)
+        let call = match reports {
+            Reports::Heuristic => with_report(labelled.call),
+            Reports::None => labelled.call,
+        };
+        (call, labelled.events)
     });
     let mut pending: Option<tokio::task::JoinHandle<callscope_store::Result<()>>> = None;
     loop {

@@ -65,6 +65,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             anchor,
             30,
             CorpusShape::Full,
+            demo::Reports::Heuristic,
         )
         .await?;
     }

@@ -148,6 +148,29 @@ fn demo_data_is_realistic_and_deterministic_for_a_seed() {
         calls.iter().any(|c| c["cost_micro_usd"].is_string()),
         "cost figures"
     );
+    // Every ended call has its report, as if the server had analysed it; a live one has none.
+    let ended = |c: &&Value| !matches!(c["status"].as_str(), Some("in_progress"));
+    let mut outcomes = std::collections::BTreeSet::new();
+    let mut sentiments = std::collections::BTreeSet::new();
+    for call in calls.iter().filter(ended) {
+        assert_eq!(
+            call["report"]["analysis_status"], "heuristic",
+            "{}",
+            call["id"]
+        );
+        assert!(
+            call["summary"].as_str().is_some_and(|s| s.len() > 20),
+            "{}",
+            call["id"]
+        );
+        outcomes.insert(call["report"]["outcome"].as_str().unwrap().to_owned());
+        sentiments.insert(call["sentiment"].as_str().unwrap().to_owned());
+    }
+    for call in calls.iter().filter(|c| !ended(c)) {
+        assert!(call["summary"].is_null(), "{}", call["id"]);
+    }
+    assert!(outcomes.len() >= 6, "{outcomes:?}");
+    assert_eq!(sentiments.len(), 3, "{sentiments:?}");
 }
 
 #[test]

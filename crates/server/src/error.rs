@@ -50,7 +50,28 @@ struct ErrorBody<'a> {
     code: &'static str,
 }
 
+/// How long a client told to come back should wait when nothing better is known.
+const RETRY_SOON: Duration = Duration::from_secs(1);
+
 impl ApiError {
+    /// The server is at one of its bounds (`OVERLOADED`): come back in a moment.
+    pub(crate) fn overloaded(message: String) -> Self {
+        Self::Unavailable {
+            code: "OVERLOADED",
+            message,
+            retry_after: RETRY_SOON,
+        }
+    }
+
+    /// Waiting ran past its deadline (`TIMEOUT`): come back in a moment.
+    pub(crate) fn timed_out(message: String) -> Self {
+        Self::Unavailable {
+            code: "TIMEOUT",
+            message,
+            retry_after: RETRY_SOON,
+        }
+    }
+
     /// A call the caller's organization does not have (or that is gone).
     pub(crate) fn call_not_found(id: &str) -> Self {
         Self::NotFound(format!("call `{id}` not found"))

@@ -6,9 +6,9 @@ use crate::error::ApiError;
 use crate::request_log::RequestOwner;
 use axum::body::Body;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -61,12 +61,7 @@ pub(crate) async fn read_whole_body(
     request: Request,
     next: Next,
 ) -> Response {
-    let upload = request.method() == Method::PUT
-        && request
-            .extensions()
-            .get::<MatchedPath>()
-            .is_some_and(|path| path.as_str() == "/v1/calls/{id}/recording");
-    if upload {
+    if crate::recordings::is_upload(&request) {
         let mut response = next.run(request).await;
         // A refused upload may have left its bytes unread (refused before they were read, or
         // cut off midway): the connection cannot carry another request.

@@ -7,7 +7,6 @@
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use callscope_query::limit_note;
@@ -15,9 +14,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-/// How long a client told to come back should wait when nothing better is known.
-const RETRY_SOON: Duration = Duration::from_secs(1);
 
 /// Routes an operator needs while the server is at its limits.
 const NEVER_SHED: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
@@ -128,7 +124,7 @@ impl Guards {
         }
     }
 
-    /// Requests and searches running now.
+    /// Requests and searches running now, for `/metrics`.
     pub(crate) fn in_flight(&self) -> (i64, i64) {
         let running = |max: usize, slots: &Semaphore| {
             i64::try_from(max.saturating_sub(slots.available_permits())).unwrap_or(i64::MAX)
@@ -182,7 +178,7 @@ impl Guards {
         let acquired = tokio::time::timeout(wait, Arc::clone(&self.searches).acquire_owned()).await;
         match acquired {
             Ok(Ok(permit)) => Ok(permit),
-            _ => Err(overloaded(format!(
+            _ => Err(ApiError::overloaded(format!(
                 "{} searches are running and none ended within {} ms {}; try again shortly",
                 self.settings.max_concurrent_searches,
                 wait.as_millis(),
@@ -192,14 +188,6 @@ impl Guards {
                 )
             ))),
         }
-    }
-}
-
-fn overloaded(message: String) -> ApiError {
-    ApiError::Unavailable {
-        code: "OVERLOADED",
-        message,
-        retry_after: RETRY_SOON,
     }
 }
 
@@ -223,30 +211,24 @@ pub(crate) async fn guard_request(
     let guards = &state.guards;
     let Ok(_slot) = Arc::clone(&guards.requests).try_acquire_owned() else {
         let max = guards.settings.max_concurrent_requests;
-        return overloaded(format!(
+        return ApiError::overloaded(format!(
             "the server is handling {max} requests at once {}; try again shortly",
             limit_note("max_concurrent_requests", max)
         ))
         .into_response();
     };
     // An upload runs as long as its bytes keep coming; its idle timeout bounds it.
-    let upload =
-        request.method() == Method::PUT && route.as_deref() == Some("/v1/calls/{id}/recording");
-    if upload {
+    if crate::recordings::is_upload(&request) {
         return next.run(request).await;
     }
     let deadline = guards.settings.request_timeout;
     match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::Unavailable {
-            code: "TIMEOUT",
-            message: format!(
-                "the request took longer than the {} ms this server allows {}",
-                deadline.as_millis(),
-                limit_note("request_timeout_ms", deadline.as_millis())
-            ),
-            retry_after: RETRY_SOON,
-        }
+        Err(_) => ApiError::timed_out(format!(
+            "the request took longer than the {} ms this server allows {}",
+            deadline.as_millis(),
+            limit_note("request_timeout_ms", deadline.as_millis())
+        ))
         .into_response(),
     }
 }

@@ -109,11 +109,6 @@ impl AppState {
         }
     }
 
-    /// Requests and searches running now.
-    fn in_flight(&self) -> (i64, i64) {
-        self.guards.in_flight()
-    }
-
     /// Runs a search within the bound on searches at once. The search runs on a task of its
     /// own that holds its slot until it ends, so a client that goes away (or a request that
     /// times out) does not free the slot while the work goes on.

@@ -263,7 +263,7 @@ pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, Ap
         .await
         .ok()
         .and_then(Result::ok);
-    let text = state.metrics.render(status, state.in_flight())?;
+    let text = state.metrics.render(status, state.guards.in_flight())?;
     Ok((
         [(
             header::CONTENT_TYPE,

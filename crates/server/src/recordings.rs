@@ -170,6 +170,17 @@ fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// Whether `request` is a recording upload (`PUT /v1/calls/{id}/recording`): its body is
+/// streamed by its handler, so the layers that read bodies or bound a request's time leave it
+/// to the upload's own limit and idle timeout.
+pub(crate) fn is_upload(request: &axum::extract::Request) -> bool {
+    request.method() == axum::http::Method::PUT
+        && request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .is_some_and(|path| path.as_str() == "/v1/calls/{id}/recording")
+}
+
 /// Which recording of a call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

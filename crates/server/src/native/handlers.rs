@@ -31,15 +31,13 @@ async fn settle(state: &AppState, params: &WriteParams) -> Result<(), ApiError> 
         let bound = state.config.guards.refresh_timeout;
         tokio::time::timeout(bound, state.store.refresh())
             .await
-            .map_err(|_| ApiError::Unavailable {
-                code: "TIMEOUT",
-                message: format!(
+            .map_err(|_| {
+                ApiError::timed_out(format!(
                     "the write is stored, but the search index did not catch up within {} ms \
                      {}; searches may not show it yet",
                     bound.as_millis(),
                     callscope_query::limit_note("refresh_timeout_ms", bound.as_millis())
-                ),
-                retry_after: std::time::Duration::from_secs(1),
+                ))
             })??;
     }
     Ok(())

@@ -758,16 +758,21 @@ impl Store for EmbeddedStore {
             .await
             .map_err(|e| StoreError::Internal(format!("search task failed: {e}")))??;
         // A call deleted between the index's answer and this read is simply left out.
-        let calls = self.get_calls(organization_id, &answer.ids).await?;
-        let highlights = if request.highlight.is_some() {
-            // Cutting fragments analyses text: CPU work, off the async threads.
-            let (calls, request) = (calls.clone(), request.clone());
-            tokio::task::spawn_blocking(move || index.highlights(&calls, &request))
-                .await
-                .map_err(|e| StoreError::Internal(format!("highlight task failed: {e}")))??
-        } else {
-            std::collections::HashMap::new()
-        };
+        let mut calls = self.get_calls(organization_id, &answer.ids).await?;
+        let mut highlights = std::collections::HashMap::new();
+        if request.highlight.is_some() {
+            // Cutting fragments analyses text: CPU work, off the async threads. The calls go
+            // to the task and come back, rather than being copied.
+            let request = request.clone();
+            let (read, marked) = tokio::task::spawn_blocking(move || {
+                let marked = index.highlights(&calls, &request);
+                (calls, marked)
+            })
+            .await
+            .map_err(|e| StoreError::Internal(format!("highlight task failed: {e}")))?;
+            calls = read;
+            highlights = marked?;
+        }
         Ok(SearchResult {
             calls,
             total: answer.total,

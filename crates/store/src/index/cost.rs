@@ -132,10 +132,15 @@ fn distinct(segment: &SegmentShape<'_>, field: &IndexField) -> f64 {
 }
 
 /// Largest minus smallest value of a number or date `field` in the segment (0 without any).
-#[allow(clippy::cast_precision_loss)] // an estimate
 fn span(segment: &SegmentShape<'_>, field: &IndexField) -> f64 {
-    let handles = segment
-        .reader
+    value_bounds(segment.reader, field).map_or(0.0, |(lo, hi)| (hi - lo).max(0.0))
+}
+
+/// The smallest and largest value of a number or date `field` in a segment, from its columns'
+/// statistics (deleted calls and every organization included); `None` when it has none.
+#[allow(clippy::cast_precision_loss)] // an estimate
+pub(crate) fn value_bounds(reader: &SegmentReader, field: &IndexField) -> Option<(f64, f64)> {
+    let handles = reader
         .fast_fields()
         .dynamic_column_handles(&column(field))
         .unwrap_or_default();
@@ -151,9 +156,14 @@ fn span(segment: &SegmentShape<'_>, field: &IndexField) -> f64 {
             Ok(DynamicColumn::F64(c)) if c.num_docs() > 0 => (c.min_value(), c.max_value()),
             _ => continue,
         };
-        bounds = Some(bounds.map_or((min, max), |(lo, hi)| (lo.min(min), hi.max(max))));
+        bounds = Some(widen(bounds, (min, max)));
     }
-    bounds.map_or(0.0, |(lo, hi)| (hi - lo).max(0.0))
+    bounds
+}
+
+/// `bounds` widened to take in `more`.
+pub(crate) fn widen(bounds: Option<(f64, f64)>, more: (f64, f64)) -> (f64, f64) {
+    bounds.map_or(more, |(lo, hi)| (lo.min(more.0), hi.max(more.1)))
 }
 
 /// Counts the matches of each segment: `(segment ordinal, matches)`.

@@ -602,32 +602,12 @@ impl SearchIndex {
 
 /// The smallest and largest value of `field` over the whole index (deleted calls and every
 /// organization included), from the columns' statistics; `None` when no segment has it.
-#[allow(clippy::cast_precision_loss)] // an estimate
 fn index_span(searcher: &tantivy::Searcher, field: &IndexField) -> Option<(f64, f64)> {
-    use tantivy::columnar::DynamicColumn;
-    let name = document::column(field);
-    let mut span: Option<(f64, f64)> = None;
-    for reader in searcher.segment_readers() {
-        let Ok(handles) = reader.fast_fields().dynamic_column_handles(&name) else {
-            continue;
-        };
-        for handle in handles {
-            let (min, max) = match handle.open() {
-                Ok(DynamicColumn::I64(column)) if column.num_docs() > 0 => {
-                    (column.min_value() as f64, column.max_value() as f64)
-                }
-                Ok(DynamicColumn::U64(column)) if column.num_docs() > 0 => {
-                    (column.min_value() as f64, column.max_value() as f64)
-                }
-                Ok(DynamicColumn::F64(column)) if column.num_docs() > 0 => {
-                    (column.min_value(), column.max_value())
-                }
-                _ => continue,
-            };
-            span = Some(span.map_or((min, max), |(low, high)| (low.min(min), high.max(max))));
-        }
-    }
-    span
+    searcher
+        .segment_readers()
+        .iter()
+        .filter_map(|reader| cost::value_bounds(reader, field))
+        .fold(None, |span, bounds| Some(cost::widen(span, bounds)))
 }
 
 /// Opens the index in `dir`, creating it when there is none; `None` when the index there was

@@ -48,6 +48,24 @@ pub struct NewKey {
     pub secret: String,
 }
 
+/// A signed-in dashboard session: whose key it was opened with and the token its forms
+/// carry against cross-site requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub principal: Principal,
+    /// What every form that writes must send back (compared in constant time).
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// A session just opened: the only time its token is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSession {
+    /// The cookie's value; only its SHA-256 is stored.
+    pub token: String,
+    pub session: Session,
+}
+
 /// `bytes` random bytes from the operating system, as hex digits.
 pub(crate) fn random_hex(bytes: usize) -> Result<String> {
     let mut buffer = vec![0u8; bytes];

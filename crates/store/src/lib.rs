@@ -15,7 +15,7 @@ mod webhooks;
 pub use embedded::{Durability, EmbeddedStore, INDEX_DIR, IndexMode, StoreOptions};
 pub use error::StoreError;
 pub use index::MAX_SORT_KEYS;
-pub use keys::{KeyInfo, NewKey, Principal};
+pub use keys::{KeyInfo, NewKey, NewSession, Principal, Session};
 pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
 pub use status::{HistogramSnapshot, IndexStatus, StoreStatus};
 pub use webhooks::{AttemptVerdict, Delivery, DeliveryAttempt, DueDelivery, WebhookEndpoint};
@@ -26,6 +26,7 @@ use callscope_model::{
     TranscriptEntry, Transfer, TransferReport, UsageRecord, ValidationError, WebhookDraft,
 };
 use callscope_query::SearchRequest;
+use std::time::Duration;
 
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -328,6 +329,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Number of keys ever created, revoked ones included; zero means a fresh store.
     async fn count_keys(&self) -> Result<u64>;
+
+    // ---- dashboard sessions --------------------------------------------------------------
+
+    /// Opens a session for a presented secret lasting `ttl`, or `None` when the secret is
+    /// not a live key. Sessions that have expired are dropped on the way.
+    async fn open_session(&self, secret: &str, ttl: Duration) -> Result<Option<NewSession>>;
+
+    /// The session of a token, if it has not expired and its key is still live.
+    async fn session(&self, token: &str) -> Result<Option<Session>>;
+
+    /// Ends a session; `false` when there was none.
+    async fn close_session(&self, token: &str) -> Result<bool>;
 
     // ---- search ------------------------------------------------------------------------
 

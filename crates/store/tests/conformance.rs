@@ -59,6 +59,7 @@ macro_rules! conformance_suite {
                 insert_calls_stores_calls_with_events_and_replaces,
                 keys_authenticate_until_revoked,
                 keys_are_listed_per_organization_without_secrets,
+                sessions_last_until_expiry_sign_out_or_revocation,
                 keys_refuse_bad_input,
                 concurrent_creates_of_distinct_ids_all_land,
                 concurrent_updates_do_not_lose_increments,
@@ -1444,6 +1445,65 @@ async fn keys_authenticate_until_revoked(store: &dyn Store) {
         2,
         "revoked keys still count"
     );
+}
+
+async fn sessions_last_until_expiry_sign_out_or_revocation(store: &dyn Store) {
+    use std::time::Duration;
+    let key = store
+        .create_key("org_s", None, &[Scope::Read])
+        .await
+        .unwrap();
+    let hour = Duration::from_secs(3600);
+    assert_eq!(
+        store.open_session("cs_not_a_key", hour).await.unwrap(),
+        None
+    );
+
+    let opened = store
+        .open_session(&key.secret, hour)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(opened.token, key.secret);
+    assert_ne!(opened.token, opened.session.csrf_token);
+    assert_eq!(opened.session.principal.organization_id, "org_s");
+    assert_eq!(opened.session.principal.scopes, [Scope::Read]);
+    let expected_expiry = Timestamp::now().as_millis() + 3_600_000;
+    assert!((opened.session.expires_at.as_millis() - expected_expiry).abs() < 60_000);
+    let found = store.session(&opened.token).await.unwrap().unwrap();
+    assert_eq!(found, opened.session);
+    assert_eq!(
+        store.session(&key.secret).await.unwrap(),
+        None,
+        "a key is no session"
+    );
+    assert_eq!(store.session("").await.unwrap(), None);
+
+    // Two sessions of one key are independent: closing one leaves the other.
+    let second = store
+        .open_session(&key.secret, hour)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(second.token, opened.token);
+    assert!(store.close_session(&opened.token).await.unwrap());
+    assert!(!store.close_session(&opened.token).await.unwrap());
+    assert_eq!(store.session(&opened.token).await.unwrap(), None);
+    assert!(store.session(&second.token).await.unwrap().is_some());
+
+    // An expired session is gone.
+    let brief = store
+        .open_session(&key.secret, Duration::from_millis(1))
+        .await
+        .unwrap()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(store.session(&brief.token).await.unwrap(), None);
+
+    // Revoking the key ends every session opened with it.
+    assert!(store.revoke_key(&key.info.id).await.unwrap());
+    assert_eq!(store.session(&second.token).await.unwrap(), None);
+    assert_eq!(store.open_session(&key.secret, hour).await.unwrap(), None);
 }
 
 async fn keys_are_listed_per_organization_without_secrets(store: &dyn Store) {

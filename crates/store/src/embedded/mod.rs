@@ -21,8 +21,8 @@ use crate::index::SearchIndex;
 use crate::status::{DurationHistogram, IndexStatus, StoreStatus};
 use crate::{
     AttemptVerdict, CallBuilder, CallPage, Delivery, DeliveryAttempt, DueDelivery, KeyInfo,
-    ListCalls, MetricsBuilder, NewKey, Principal, ReportJob, Result, SearchResult, Store,
-    StoreError, WebhookEndpoint, WriteMode, Written,
+    ListCalls, MetricsBuilder, NewKey, NewSession, Principal, ReportJob, Result, SearchResult,
+    Session, Store, StoreError, WebhookEndpoint, WriteMode, Written,
 };
 use async_trait::async_trait;
 use callscope_model::{
@@ -743,6 +743,27 @@ impl Store for EmbeddedStore {
 
     async fn count_keys(&self) -> Result<u64> {
         self.read(sql::count_keys).await
+    }
+
+    async fn open_session(
+        &self,
+        secret: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<NewSession>> {
+        let secret = secret.to_owned();
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        self.write(move |c| sql::open_session(c, &secret, ttl_ms))
+            .await
+    }
+
+    async fn session(&self, token: &str) -> Result<Option<Session>> {
+        let token = token.to_owned();
+        self.read(move |c| sql::session(c, &token)).await
+    }
+
+    async fn close_session(&self, token: &str) -> Result<bool> {
+        let token = token.to_owned();
+        self.write(move |c| sql::close_session(c, &token)).await
     }
 
     async fn search(&self, organization_id: &str, request: &SearchRequest) -> Result<SearchResult> {

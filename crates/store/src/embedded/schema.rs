@@ -222,6 +222,19 @@ const MIGRATIONS: &[&str] = &[
     UPDATE analysis_queue SET next_attempt_at = queued_at;
     CREATE INDEX analysis_queue_due ON analysis_queue (next_attempt_at);
     "#,
+    // 6: dashboard sign-in sessions. A session is a row, not a signed token, so signing out
+    // (or revoking the key it was opened with) ends it at once; only the token's SHA-256 is
+    // kept, as for keys.
+    r#"
+    CREATE TABLE dashboard_sessions (
+        token_hash  BLOB PRIMARY KEY,
+        key_id      TEXT NOT NULL REFERENCES api_keys (id),
+        csrf_token  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
+    "#,
 ];
 
 /// Brings the schema of `connection` up to date.

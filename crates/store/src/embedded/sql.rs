@@ -4,12 +4,12 @@
 //! functions run on a pooled read connection. None of them knows about threads.
 
 use crate::keys::{
-    generate_key_id, generate_secret, hash_secret, scopes_from_text, scopes_to_text,
+    generate_key_id, generate_secret, hash_secret, random_hex, scopes_from_text, scopes_to_text,
 };
 use crate::list::check_cursor_matches;
 use crate::{
-    CallBuilder, CallPage, Cursor, KeyInfo, ListCalls, MetricsBuilder, NewKey, Paging, Principal,
-    Result, SortField, SortOrder, StoreError, WriteMode, Written,
+    CallBuilder, CallPage, Cursor, KeyInfo, ListCalls, MetricsBuilder, NewKey, NewSession, Paging,
+    Principal, Result, Session, SortField, SortOrder, StoreError, WriteMode, Written,
 };
 use callscope_model::{
     Call, Event, LatencySample, MetricsReport, Scope, Timestamp, TranscriptEntry, UsageRecord,
@@ -675,6 +675,84 @@ pub(super) fn authenticate(connection: &Connection, secret: &str) -> Result<Opti
         })
     })
     .transpose()
+}
+
+// ---- dashboard sessions --------------------------------------------------------------------
+
+pub(super) fn open_session(
+    connection: &Connection,
+    secret: &str,
+    ttl_ms: i64,
+) -> Result<Option<NewSession>> {
+    let Some(principal) = authenticate(connection, secret)? else {
+        return Ok(None);
+    };
+    let now = Timestamp::now().as_millis();
+    connection
+        .prepare_cached("DELETE FROM dashboard_sessions WHERE expires_at <= ?1")?
+        .execute([now])?;
+    let token = random_hex(32)?;
+    let csrf_token = random_hex(32)?;
+    let expires = now.saturating_add(ttl_ms);
+    connection
+        .prepare_cached(
+            "INSERT INTO dashboard_sessions (token_hash, key_id, csrf_token, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![hash_secret(&token), principal.key_id, csrf_token, now, expires])?;
+    let expires_at = Timestamp::from_millis(expires)
+        .ok_or_else(|| StoreError::Internal(format!("session expiry {expires} ms is no time")))?;
+    Ok(Some(NewSession {
+        token,
+        session: Session {
+            principal,
+            csrf_token,
+            expires_at,
+        },
+    }))
+}
+
+pub(super) fn session(connection: &Connection, token: &str) -> Result<Option<Session>> {
+    let row = connection
+        .prepare_cached(
+            "SELECT k.id, k.organization_id, k.scopes, s.csrf_token, s.expires_at
+             FROM dashboard_sessions s JOIN api_keys k ON k.id = s.key_id
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND k.revoked_at IS NULL",
+        )?
+        .query_row(
+            params![hash_secret(token), Timestamp::now().as_millis()],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, i64>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(key_id, organization_id, scopes, csrf_token, expires)| {
+        Ok(Session {
+            principal: Principal {
+                organization_id,
+                key_id,
+                scopes: scopes_from_text(&scopes)?,
+            },
+            csrf_token,
+            expires_at: Timestamp::from_millis(expires).ok_or_else(|| {
+                StoreError::Internal(format!("stored session expiry {expires} ms is no time"))
+            })?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) fn close_session(connection: &Connection, token: &str) -> Result<bool> {
+    let deleted = connection
+        .prepare_cached("DELETE FROM dashboard_sessions WHERE token_hash = ?1")?
+        .execute([hash_secret(token)])?;
+    Ok(deleted > 0)
 }
 
 pub(super) fn count_keys(connection: &Connection) -> Result<u64> {

@@ -35,6 +35,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             180,
             args.shape,
             demo::Reports::None,
+            demo::Recordings::None,
         )
         .await?;
         let stored = started.elapsed();

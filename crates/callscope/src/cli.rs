@@ -79,6 +79,12 @@ pub enum DurabilityArg {
 }
 
 impl StoreArgs {
+    /// Where recordings are kept: `<data-dir>/recordings`, for the server and the demo data
+    /// alike.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.data_dir.join("recordings")
+    }
+
     /// Opens the embedded store these options describe, doing `index` with its search index
     /// and answering searches within `limits`.
     pub fn open(&self, index: IndexMode, limits: Limits) -> anyhow::Result<EmbeddedStore> {

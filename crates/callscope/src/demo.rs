@@ -1,4 +1,7 @@
-//! `callscope demo` and `serve --demo`: stream generated calls into the store.
+//! `callscope demo` and `serve --demo`: stream generated calls into the store, and write
+//! the recording files of the most recent ones.
+
+mod recordings;
 
 use crate::cli::{CorpusShape, DemoArgs};
 use callscope_analysis::heuristic_report;
@@ -7,6 +10,7 @@ use callscope_model::{Call, Timestamp, WebhookStatus};
 use callscope_query::Limits;
 use callscope_store::IndexMode;
 use callscope_store::{EmbeddedStore, Store};
+use std::path::Path;
 use std::time::Instant;
 
 /// Calls per store transaction: large enough to amortise the commit, small enough to keep
@@ -20,7 +24,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         None => callscope_model::TimeBound::Day(Timestamp::now().date()).start(),
     };
     let started = Instant::now();
-    fill(
+    let recordings_dir = args.store.recordings_dir();
+    let filled = fill(
         &store,
         &args.org,
         args.calls,
@@ -29,13 +34,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.days,
         CorpusShape::Full,
         Reports::Heuristic,
+        Recordings::Write(&recordings_dir),
     )
     .await?;
     println!(
-        "wrote {} calls for organization `{}` in {:.1} s",
+        "wrote {} calls for organization `{}` in {:.1} s ({} with a recording file, {:.1} MB)",
         args.calls,
         args.org,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        filled.recordings,
+        filled.recording_bytes as f64 / 1e6
     );
     Ok(())
 }
@@ -48,6 +56,28 @@ pub enum Reports {
     Heuristic,
     /// None: the benchmark's corpus, so ingest figures stay comparable across sessions.
     None,
+}
+
+/// Whether demo calls come with recording files.
+#[derive(Clone, Copy, Debug)]
+pub enum Recordings<'a> {
+    /// The most recent calls that ended with an available recording, up to a few dozen
+    /// (`recordings.rs` says which), get WAV files rendered from their transcript timings in
+    /// this recordings folder; every other call loses its recording links, which would lead
+    /// nowhere.
+    Write(&'a Path),
+    /// None, and the generator's links are kept: the benchmark's corpus, whose size per call
+    /// stays comparable across sessions.
+    None,
+}
+
+/// What [`fill`] wrote besides the calls.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Filled {
+    /// Calls given recording files.
+    pub recordings: usize,
+    /// The bytes of those files.
+    pub recording_bytes: u64,
 }
 
 /// The report the server's worker would have stored for `call` when it ended.
@@ -64,7 +94,8 @@ fn with_report(mut call: Call) -> Call {
 }
 
 /// Writes `calls` generated calls, showing progress on a terminal. The next batch is
-/// generated while the previous one commits.
+/// generated (with its recording files) while the previous one commits. A call's files are
+/// written before the call, so a stored call never points at a missing file.
 #[allow(clippy::too_many_arguments)]
 pub async fn fill(
     store: &EmbeddedStore,
@@ -75,7 +106,8 @@ pub async fn fill(
     days: u32,
     shape: CorpusShape,
     reports: Reports,
-) -> anyhow::Result<()> {
+    recordings: Recordings<'_>,
+) -> anyhow::Result<Filled> {
     let config = DemoConfig {
         seed,
         organization_id: organization.to_owned(),
@@ -83,24 +115,39 @@ pub async fn fill(
         anchor,
         days,
     };
+    let chosen = match recordings {
+        Recordings::Write(_) => recordings::choose(&config),
+        Recordings::None => recordings::Chosen::default(),
+    };
     let progress = crate::progress::bar(calls as u64, "generating demo calls", "calls");
-    let mut generated = generate(&config).map(|labelled| {
-        let labelled = match shape {
-            CorpusShape::Full => labelled,
-            CorpusShape::Compact => labelled.compact(),
-        };
-        let call = match reports {
-            Reports::Heuristic => with_report(labelled.call),
-            Reports::None => labelled.call,
-        };
-        (call, labelled.events)
-    });
+    let mut generated =
+        generate(&config)
+            .enumerate()
+            .map(|(index, labelled)| -> anyhow::Result<_> {
+                let labelled = match shape {
+                    CorpusShape::Full => labelled,
+                    CorpusShape::Compact => labelled.compact(),
+                };
+                let mut call = match reports {
+                    Reports::Heuristic => with_report(labelled.call),
+                    Reports::None => labelled.call,
+                };
+                if let Recordings::Write(dir) = recordings {
+                    if chosen.contains(index) {
+                        recordings::write(&mut call, dir)?;
+                    } else {
+                        recordings::unlink(&mut call);
+                    }
+                }
+                Ok((call, labelled.events))
+            });
     let mut pending: Option<tokio::task::JoinHandle<callscope_store::Result<()>>> = None;
     loop {
-        let batch: Vec<_> = generated.by_ref().take(BATCH).collect();
+        let batch: anyhow::Result<Vec<_>> = generated.by_ref().take(BATCH).collect();
         if let Some(previous) = pending.take() {
             previous.await??;
         }
+        let batch = batch?;
         if batch.is_empty() {
             break;
         }
@@ -114,6 +161,16 @@ pub async fn fill(
         }));
     }
     progress.finish_and_clear();
-    tracing::info!(calls, organization, "demo calls written");
-    Ok(())
+    let filled = Filled {
+        recordings: chosen.len(),
+        recording_bytes: chosen.bytes,
+    };
+    tracing::info!(
+        calls,
+        organization,
+        recordings = filled.recordings,
+        recording_bytes = filled.recording_bytes,
+        "demo calls written"
+    );
+    Ok(filled)
 }

@@ -66,6 +66,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             30,
             CorpusShape::Full,
             demo::Reports::Heuristic,
+            demo::Recordings::Write(&args.store.recordings_dir()),
         )
         .await?;
     }
@@ -80,7 +81,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let recordings = RecordingSettings::open(
-        &args.store.data_dir.join("recordings"),
+        &args.store.recordings_dir(),
         args.max_recording_bytes,
         Duration::from_secs(args.recording_link_ttl_secs),
         Duration::from_secs(args.upload_idle_timeout_secs),

@@ -13,8 +13,10 @@
 //! Code map: `catalog.rs` (agents, campaigns, customers), `timeline.rs` (when calls happen),
 //! `scenarios.rs` + `script.rs` + `wording.rs` (what is said), `transcript.rs` (when it is
 //! said), `flow.rs` (flow agents' node path), `telemetry.rs` (latency, cost, recording),
-//! `events.rs` (SIP and runtime events); this file decides each call's fate and assembles it.
+//! `events.rs` (SIP and runtime events), `audio.rs` (the WAV files of a call's recording,
+//! rendered from its transcript timings); this file decides each call's fate and assembles it.
 
+pub mod audio;
 mod catalog;
 mod events;
 mod flow;
@@ -134,6 +136,8 @@ pub struct Calls {
     /// Size of each locale's customer pool.
     customers: u64,
     next: usize,
+    /// Calls `end..` have been taken from the back.
+    end: usize,
 }
 
 /// Finished calls start at least this long before the anchor, so that even the longest one
@@ -163,6 +167,7 @@ impl Calls {
             finished: config.calls - live,
             customers: (config.calls as u64 / 4).max(40),
             next: 0,
+            end: config.calls,
         }
     }
 
@@ -220,7 +225,7 @@ impl Iterator for Calls {
     type Item = LabelledCall;
 
     fn next(&mut self) -> Option<LabelledCall> {
-        if self.next >= self.config.calls {
+        if self.next >= self.end {
             return None;
         }
         let call = self.call_at(self.next);
@@ -229,14 +234,26 @@ impl Iterator for Calls {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.config.calls - self.next;
+        let left = self.end - self.next;
         (left, Some(left))
     }
 
     fn nth(&mut self, n: usize) -> Option<LabelledCall> {
         // Calls are independent, so skipping is free.
-        self.next = self.next.saturating_add(n).min(self.config.calls);
+        self.next = self.next.saturating_add(n).min(self.end);
         self.next()
+    }
+}
+
+/// Newest first from the back: whoever wants the most recent calls (the demo's recordings)
+/// walks back from the anchor without generating the rest.
+impl DoubleEndedIterator for Calls {
+    fn next_back(&mut self) -> Option<LabelledCall> {
+        if self.end <= self.next {
+            return None;
+        }
+        self.end -= 1;
+        Some(self.call_at(self.end))
     }
 }
 

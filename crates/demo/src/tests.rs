@@ -50,6 +50,16 @@ fn the_same_config_gives_the_same_bytes_and_another_seed_does_not() {
         panic!("call 123 exists")
     };
     assert_eq!(json(&skipped), first[123]);
+    // So does walking back from the end, and both ends meet without repeating a call.
+    let mut both_ends = generate(&config(7, 300));
+    let Some(newest) = both_ends.next_back() else {
+        panic!("call 299 exists")
+    };
+    assert_eq!(json(&newest), first[299]);
+    let reversed: Vec<String> = both_ends.by_ref().rev().skip(1).map(|c| json(&c)).collect();
+    assert_eq!(reversed.len(), 298);
+    assert_eq!(reversed[0], first[297]);
+    assert_eq!(both_ends.len(), 0);
 }
 
 #[test]

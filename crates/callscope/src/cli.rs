@@ -197,6 +197,14 @@ pub struct ServeArgs {
         default_value_t = 3600
     )]
     pub recording_link_ttl_secs: u64,
+    /// How long a dashboard sign-in lasts, in seconds (at most 30 days).
+    #[arg(
+        long,
+        env = "CALLSCOPE_SESSION_TTL_SECS",
+        default_value_t = 12 * 3600,
+        value_parser = clap::value_parser!(u64).range(1..=30 * 24 * 3600)
+    )]
+    pub session_ttl_secs: u64,
     /// Longest an LLM report may take, in milliseconds.
     #[arg(long, env = "CALLSCOPE_LLM_TIMEOUT_MS", default_value_t = 30_000)]
     pub llm_timeout_ms: u64,

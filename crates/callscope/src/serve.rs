@@ -119,6 +119,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             header_read_timeout: Duration::from_millis(args.guards.header_read_timeout_ms),
             shutdown_timeout,
             ready_max_index_lag: Duration::from_millis(args.guards.ready_max_index_lag_ms),
+            session_ttl: Duration::from_secs(args.session_ttl_secs),
         },
     );
     // Reports and deliveries left queued by the last process resume here.

@@ -78,7 +78,7 @@ impl ApiError {
     }
 
     /// The one table of status and code per kind.
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
@@ -124,17 +124,25 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let message = match &self {
+impl ApiError {
+    /// The sentence the client sees. An internal error's cause is logged here and replaced
+    /// by a fixed sentence.
+    pub(crate) fn public_message(&self) -> String {
+        match self {
             Self::Unauthorized => "Unauthorized".to_owned(),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed inside the server");
                 "internal error; the cause is in the server log".to_owned()
             }
             other => other.to_string(),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = self.public_message();
         let mut response = (
             status,
             Json(ErrorBody {

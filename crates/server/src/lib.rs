@@ -2,6 +2,7 @@
 //! API-key auth, and the `{"error", "code"}` rendering of every failure. Only this crate
 //! knows HTTP; it reaches data only through `callscope_store::Store`.
 
+mod dashboard;
 mod error;
 mod extract;
 mod guard;
@@ -63,6 +64,8 @@ pub struct ServerConfig {
     /// How far (in age of its oldest missing change) the index may trail the store while
     /// `/readyz` says ready.
     pub ready_max_index_lag: Duration,
+    /// How long a dashboard sign-in lasts.
+    pub session_ttl: Duration,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
             ready_max_index_lag: Duration::from_secs(30),
+            session_ttl: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -96,6 +100,11 @@ pub struct AppState {
     guards: Arc<guard::Guards>,
     /// What `/metrics` shows.
     metrics: Arc<metrics::Metrics>,
+    /// The dashboard's filter lists, reused between pages.
+    facets: Arc<dashboard::FacetCache>,
+    /// Turns true when the server starts shutting down, so that streams that would never
+    /// end by themselves (the live page's) end and let the shutdown finish.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -106,6 +115,8 @@ impl AppState {
             config: Arc::new(config),
             signals: Arc::default(),
             metrics: Arc::new(metrics::Metrics::new()),
+            facets: Arc::default(),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 
@@ -183,6 +194,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    state.closing.send_replace(true);
     let deadline = state.config.shutdown_timeout;
     if tokio::time::timeout(deadline, connections.shutdown())
         .await
@@ -205,6 +217,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .nest("/v1", native::router())
         .nest("/insights", insights::router())
+        .merge(dashboard::router())
         .route(
             "/recordings/{org}/{id}/{channels}",
             get(recordings::serve_file),

@@ -391,36 +391,64 @@ pub async fn link(
     QueryParams(param): QueryParams<ChannelsParam>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    let recordings = settings(&state)?;
+    settings(&state)?;
     let org = caller.organization();
     if state.store.get_call(org, &id).await?.is_none() {
         return Err(ApiError::call_not_found(&id));
     }
     let channels = param.channels;
-    if recordings.find(org, &id, channels).is_none() {
+    let Some(link) = link_path(&state, org, &id, channels).await? else {
         return Err(ApiError::NotFound(format!(
             "call `{id}` has no {} recording",
             channels.as_str()
         )));
-    }
-    let path = format!(
-        "{}/recordings/{org}/{id}/{}",
-        public_base(&state, &headers),
-        channels.as_str()
-    );
-    let answer = if state.store.public_recordings(org).await? {
-        serde_json::json!({"url": path, "expires_at": null})
-    } else {
-        let expires = Timestamp::now()
-            .plus_millis(i64::try_from(recordings.link_ttl.as_millis()).unwrap_or(i64::MAX / 2));
-        let seconds = expires.as_millis() / 1000;
-        let signature = recordings.sign(org, &id, channels, seconds);
-        serde_json::json!({
-            "url": format!("{path}?expires={seconds}&signature={signature}"),
-            "expires_at": Timestamp::from_millis(seconds * 1000),
-        })
     };
+    let answer = serde_json::json!({
+        "url": format!("{}{}", public_base(&state, &headers), link.path),
+        "expires_at": link.expires_at,
+    });
     Ok(axum::Json(answer).into_response())
+}
+
+/// A link to a stored recording, relative to the server's base.
+#[derive(Debug)]
+pub(crate) struct LinkPath {
+    /// `/recordings/{org}/{id}/{channels}`, signed unless the organization's recordings are
+    /// public.
+    pub path: String,
+    /// When a signed link stops working.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The link to a call's recording on `channels`, or `None` when there is no such file (or
+/// the server keeps no recordings). The caller has checked that the call is the caller's.
+pub(crate) async fn link_path(
+    state: &AppState,
+    org: &str,
+    id: &str,
+    channels: Channels,
+) -> Result<Option<LinkPath>, ApiError> {
+    let Some(recordings) = &state.config.recordings else {
+        return Ok(None);
+    };
+    if recordings.find(org, id, channels).is_none() {
+        return Ok(None);
+    }
+    let path = format!("/recordings/{org}/{id}/{}", channels.as_str());
+    if state.store.public_recordings(org).await? {
+        return Ok(Some(LinkPath {
+            path,
+            expires_at: None,
+        }));
+    }
+    let expires = Timestamp::now()
+        .plus_millis(i64::try_from(recordings.link_ttl.as_millis()).unwrap_or(i64::MAX / 2));
+    let seconds = expires.as_millis() / 1000;
+    let signature = recordings.sign(org, id, channels, seconds);
+    Ok(Some(LinkPath {
+        path: format!("{path}?expires={seconds}&signature={signature}"),
+        expires_at: Timestamp::from_millis(seconds * 1000),
+    }))
 }
 
 /// The base of links this server hands out: `--public-url` when set (the address clients

@@ -787,7 +787,7 @@ fn search_after(sort: &[SortKey], values: &Value) -> Result<SearchAfter, ApiErro
 }
 
 /// A `search_after` value typed by its sort field; `Some(None)` for a call without a value.
-fn sort_value(key: &SortKey, value: &Value) -> Option<Option<Scalar>> {
+pub(crate) fn sort_value(key: &SortKey, value: &Value) -> Option<Option<Scalar>> {
     if value.is_null() {
         return Some(None);
     }

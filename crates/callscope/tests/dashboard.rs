@@ -348,16 +348,76 @@ fn a_user_signs_in_searches_listens_reanalyses_exports_and_deletes_in_a_real_bro
     );
     check_page(&browser, "analytics");
 
-    // A read-only key sees no control that writes.
+    // Settings: a key made here works, its secret shown once; the recordings switch and an
+    // agent's extractors are the API's settings.
+    browser.open(&format!("{base}/settings"));
+    check_page(&browser, "settings");
+    browser.fill(&browser.find("#key-name"), "read-only reviewer");
+    browser.click(&browser.find("#create-key button[type=submit]"));
+    let reader = browser.text(&browser.find("#new-secret"));
+    assert!(reader.starts_with("cs_"), "{reader}");
+    assert_eq!(
+        fixture.server.client(&reader).get("/v1/calls?limit=1").0,
+        200
+    );
+    assert_eq!(
+        fixture
+            .server
+            .client(&reader)
+            .post("/v1/calls", &json!({}))
+            .0,
+        403,
+        "the new key only reads"
+    );
+    browser.click(&browser.find("#public-recordings"));
+    browser.click(&browser.find("#recordings button[type=submit]"));
+    browser.wait_for(
+        "the saved switch",
+        "return location.hash === '#recordings';",
+    );
+    assert_eq!(client.get("/v1/organization").1["public_recordings"], true);
+    browser.open(&format!("{base}/settings?agent={agent}"));
+    browser.fill(&browser.find("#extractors-json"), "[{\"name\": \"zip\"");
+    browser.click(&browser.find("#save-extractors"));
+    assert!(
+        browser
+            .text(&browser.find("#extractors .error"))
+            .starts_with("extractors:")
+    );
+    // The refused form answers 400, which the console reports; nothing else may.
+    let errors = browser.console_errors();
+    assert!(
+        errors.len() == 1 && errors[0].contains("400"),
+        "{errors:#?}"
+    );
+    let extractor = r#"[{"name": "zip_code", "type": "regex", "pattern": "\\b(\\d{5})\\b"}]"#;
+    browser.fill(&browser.find("#extractors-json"), extractor);
+    browser.click(&browser.find("#save-extractors"));
+    browser.wait_for(
+        "the saved extractors",
+        "return location.hash === '#extractors';",
+    );
+    let (_, settings) = client.get(&format!("/v1/agents/{agent}/analysis"));
+    assert_eq!(settings["extractors"][0]["name"], "zip_code", "{settings}");
+
+    // A read-only key sees no control that writes, and no settings.
     browser.click(&browser.find("form[action='/sign-out'] button"));
     browser.find("#key");
-    let reader = create_key(&fixture.data_dir(), "org_a", "read");
     sign_in(&browser, &base, &reader);
+    assert!(browser.try_find("a[href='/settings']").is_none());
     browser.open(&format!("{base}/calls/{with_recording}"));
     browser.find("#transcript");
     assert!(browser.try_find("#delete").is_none());
     assert!(browser.try_find("#rerun").is_none());
     check_page(&browser, "call-detail-read-only");
+    browser.open(&format!("{base}/settings"));
+    assert!(browser.text(&browser.find("main h1")).starts_with("403"));
+    // The refusal is the console's only complaint.
+    let errors = browser.console_errors();
+    assert!(
+        errors.len() == 1 && errors[0].contains("403"),
+        "{errors:#?}"
+    );
 }
 
 /// Compares each analytics table (rows of numbers, in order) with the buckets of the

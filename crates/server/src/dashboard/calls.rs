@@ -241,7 +241,7 @@ fn row(
 #[derive(Debug, Default)]
 pub(crate) struct Facets {
     /// (value, label) pairs: agents by id, labelled with their name.
-    agents: Vec<(String, String)>,
+    pub agents: Vec<(String, String)>,
     campaigns: Vec<(String, String)>,
     tags: Vec<(String, String)>,
 }

@@ -12,6 +12,7 @@ pub(crate) enum Section {
     Calls,
     Live,
     Analytics,
+    Settings,
 }
 
 /// A whole page for a signed-in viewer.
@@ -31,6 +32,9 @@ pub(crate) fn page(viewer: &Viewer, section: Section, title: &str, body: &Markup
             nav aria-label="Sections" {
                 @for (target, href, label) in [(Section::Calls, "/calls", "Calls"), (Section::Live, "/live", "Live"), (Section::Analytics, "/analytics", "Analytics")] {
                     a href=(href) aria-current=[(section == target).then_some("page")] { (label) }
+                }
+                @if principal.allows(Scope::Admin) {
+                    a href="/settings" aria-current=[(section == Section::Settings).then_some("page")] { "Settings" }
                 }
             }
             div .who {

@@ -15,6 +15,7 @@ mod layout;
 mod live;
 mod search;
 mod session;
+mod settings;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -47,6 +48,19 @@ pub fn router() -> Router<AppState> {
         .route("/analytics", get(analytics::page))
         .route("/live", get(live::page))
         .route("/live/stream", get(live::stream))
+        .route("/settings", get(settings::page))
+        .route("/settings/keys", post(settings::create_key))
+        .route("/settings/keys/{id}/revoke", post(settings::revoke_key))
+        .route("/settings/recordings", post(settings::recordings))
+        .route(
+            "/settings/agents/{agent}/extractors",
+            post(settings::extractors),
+        )
+        .route("/settings/webhooks/{id}", get(settings::webhook))
+        .route(
+            "/settings/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(settings::redeliver),
+        )
         .route("/assets/app.css", get(|| asset(CSS, "text/css")))
         .route("/assets/app.js", get(|| asset(JS, "text/javascript")))
         .route("/assets/icon.svg", get(|| asset(ICON, "image/svg+xml")))

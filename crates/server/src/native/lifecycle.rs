@@ -128,18 +128,27 @@ pub async fn put_agent_settings(
     JsonBody(body): JsonBody<AgentSettingsBody>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Write)?;
-    validate_id("agent_id", &agent_id)?;
-    for (position, extractor) in body.extractors.iter().enumerate() {
-        extractor
-            .validate()
-            .map_err(|e| ApiError::InvalidParameter(format!("extractors[{position}]: {e}")))?;
-    }
-    let settings = serde_json::to_value(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let settings = agent_settings_value(&agent_id, &body)?;
     state
         .store
         .put_agent_settings(caller.organization(), &agent_id, settings.clone())
         .await?;
     Ok(Json(settings).into_response())
+}
+
+/// An agent's report settings as stored, once the agent id and every extractor passed (a bad
+/// regex is refused by its position): what the API and the dashboard store.
+pub(crate) fn agent_settings_value(
+    agent_id: &str,
+    body: &AgentSettingsBody,
+) -> Result<serde_json::Value, ApiError> {
+    validate_id("agent_id", agent_id)?;
+    for (position, extractor) in body.extractors.iter().enumerate() {
+        extractor
+            .validate()
+            .map_err(|e| ApiError::InvalidParameter(format!("extractors[{position}]: {e}")))?;
+    }
+    serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 // ---- transfers -----------------------------------------------------------------------------

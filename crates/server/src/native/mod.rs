@@ -3,7 +3,7 @@
 
 pub(crate) mod dto;
 mod handlers;
-mod lifecycle;
+pub(crate) mod lifecycle;
 #[cfg(test)]
 mod tests;
 

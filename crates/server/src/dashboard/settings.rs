@@ -1,0 +1,359 @@
+//! `GET /settings` (admin): the organization's API keys (create, with the secret shown once;
+//! revoke), its webhooks with their delivery logs and redelivery, the public-recordings
+//! switch, and each agent's analyzer extractors.
+
+use super::layout::{self, Section};
+use super::session::CsrfForm;
+use super::{FormBody, PageError, PageQuery, Viewer};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::PathParams;
+use crate::native::dto::AgentSettingsBody;
+use crate::native::lifecycle::agent_settings_value;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use callscope_model::Scope;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+/// Deliveries listed per webhook.
+const DELIVERIES_SHOWN: usize = 50;
+
+/// `?agent=` of the settings page: whose extractors to edit.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SettingsParams {
+    #[serde(default)]
+    agent: String,
+}
+
+/// `GET /settings`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageQuery(params): PageQuery<SettingsParams>,
+) -> Result<Response, PageError> {
+    viewer.require(Scope::Admin)?;
+    let body = settings_body(&state, &viewer, &params.agent, None, None).await?;
+    Ok(layout::page(&viewer, Section::Settings, "Settings", &body))
+}
+
+/// The page, with a just-created key's secret or a refused extractor edit when there is one.
+async fn settings_body(
+    state: &AppState,
+    viewer: &Viewer,
+    agent: &str,
+    new_secret: Option<&str>,
+    extractor_problem: Option<(&str, &str)>,
+) -> Result<Markup, ApiError> {
+    let org = viewer.organization();
+    let keys = state.store.list_keys(Some(org)).await?;
+    let webhooks = state.store.list_webhooks(org).await?;
+    let public = state.store.public_recordings(org).await?;
+    let facets = state.facets.facets(state, org).await?;
+    let extractors = if agent.is_empty() {
+        None
+    } else {
+        let stored = state.store.agent_settings(org, agent).await?;
+        Some(match extractor_problem {
+            Some((text, _)) => text.to_owned(),
+            None => stored
+                .map(|settings| {
+                    serde_json::to_string_pretty(&settings["extractors"]).unwrap_or_default()
+                })
+                .unwrap_or_else(|| "[]".to_owned()),
+        })
+    };
+    let csrf = &viewer.session.csrf_token;
+    Ok(html! {
+        h1 { "Settings" }
+        section #keys aria-labelledby="keys-heading" {
+            h2 #keys-heading { "API keys" }
+            @if let Some(secret) = new_secret {
+                div #new-key .notice role="status" {
+                    p { "The new key's secret, shown only this once. Copy it now:" }
+                    p { code #new-secret { (secret) } }
+                }
+            }
+            div .table-wrap { table {
+                thead { tr { th scope="col" { "Key" } th scope="col" { "Name" } th scope="col" { "Scopes" } th scope="col" { "Created" } th scope="col" { "State" } } }
+                tbody { @for key in &keys { tr data-key=(key.id) {
+                    td { code { (key.id) } " " span .hint { (key.prefix) "…" } }
+                    td { (key.name.as_deref().unwrap_or("—")) }
+                    td { (key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
+                    td { (layout::minute(key.created_at)) }
+                    td {
+                        @if let Some(revoked) = key.revoked_at { "revoked " (layout::minute(revoked)) }
+                        @else {
+                            form method="post" action={ "/settings/keys/" (key.id) "/revoke" } {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button .link type="submit" aria-label={ "Revoke " (key.id) } {
+                                    @if key.id == viewer.session.principal.key_id { "Revoke (signs you out)" } @else { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                } } }
+            } }
+            form #create-key .inline-form method="post" action="/settings/keys" {
+                input type="hidden" name="csrf" value=(csrf);
+                div .field { label for="key-name" { "Name" } input #key-name name="name" maxlength="100" placeholder="pipecat-prod"; }
+                fieldset { legend { "Scopes" }
+                    @for scope in ["read", "write", "admin"] {
+                        label .check { input type="checkbox" name=(scope) value="yes" checked[scope == "read"]; " " (scope) }
+                    }
+                }
+                button type="submit" { "Create key" }
+            }
+        }
+        section #webhooks aria-labelledby="webhooks-heading" {
+            h2 #webhooks-heading { "Webhooks" }
+            @if webhooks.is_empty() { p .hint { "No webhook yet; create one with " code { "POST /v1/webhooks" } "." } }
+            @else { ul { @for hook in &webhooks { li {
+                a href={ "/settings/webhooks/" (layout::encode_component(&hook.id)) } { (hook.url) }
+                " · " (hook.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "))
+                @if !hook.enabled { " · disabled" }
+            } } } }
+        }
+        section #recordings aria-labelledby="recordings-heading" {
+            h2 #recordings-heading { "Recordings" }
+            form method="post" action="/settings/recordings" {
+                input type="hidden" name="csrf" value=(csrf);
+                label .check { input #public-recordings type="checkbox" name="public" value="yes" checked[public];
+                    " Public recordings: links never expire and need no signature" }
+                button type="submit" { "Save" }
+            }
+        }
+        section #extractors aria-labelledby="extractors-heading" {
+            h2 #extractors-heading { "Analyzer extractors" }
+            form method="get" action="/settings" {
+                div .field { label for="agent-pick" { "Agent" }
+                    select #agent-pick name="agent" {
+                        option value="" { "Choose an agent" }
+                        @for (value, text) in &facets.agents { option value=(value) selected[value == agent] { (text) } }
+                    }
+                }
+                button type="submit" { "Edit" }
+            }
+            @if let Some(text) = &extractors {
+                form method="post" action={ "/settings/agents/" (layout::encode_component(agent)) "/extractors" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="extractors-json" { "Extractors of " code { (agent) } " (the " code { "extractors" } " list of " code { "PUT /v1/agents/{id}/analysis" } ")" }
+                    textarea #extractors-json name="extractors" rows="8" spellcheck="false" { (text) }
+                    @if let Some((_, problem)) = extractor_problem { p .error role="alert" { (problem) } }
+                    button #save-extractors type="submit" { "Save extractors" }
+                }
+            }
+        }
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CreateKeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    read: String,
+    #[serde(default)]
+    write: String,
+    #[serde(default)]
+    admin: String,
+}
+
+/// `POST /settings/keys`: a new key of the organization, its secret shown once.
+pub(crate) async fn create_key(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    FormBody(form): FormBody<CreateKeyForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(Scope::Admin)?;
+    let scopes: Vec<Scope> = [
+        (&form.read, Scope::Read),
+        (&form.write, Scope::Write),
+        (&form.admin, Scope::Admin),
+    ]
+    .into_iter()
+    .filter(|(ticked, _)| ticked.as_str() == "yes")
+    .map(|(_, scope)| scope)
+    .collect();
+    let name = form.name.trim();
+    if name.len() > 100 {
+        return Err(ApiError::InvalidParameter("name: at most 100 characters".into()).into());
+    }
+    let key = state
+        .store
+        .create_key(
+            viewer.organization(),
+            (!name.is_empty()).then_some(name),
+            &scopes,
+        )
+        .await?;
+    let body = settings_body(&state, &viewer, "", Some(&key.secret), None).await?;
+    let mut response = layout::page(&viewer, Section::Settings, "Settings", &body);
+    *response.status_mut() = axum::http::StatusCode::CREATED;
+    Ok(response)
+}
+
+/// `POST /settings/keys/{id}/revoke`: only a key of the viewer's organization.
+pub(crate) async fn revoke_key(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PathParams(id): PathParams<String>,
+    FormBody(form): FormBody<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(Scope::Admin)?;
+    let ours = state.store.list_keys(Some(viewer.organization())).await?;
+    if !ours.iter().any(|key| key.id == id) {
+        return Err(ApiError::NotFound(format!("key `{id}` not found")).into());
+    }
+    state.store.revoke_key(&id).await?;
+    Ok(Redirect::to("/settings#keys").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RecordingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    public: String,
+}
+
+/// `POST /settings/recordings`: the public-recordings switch, as `PATCH /v1/organization`.
+pub(crate) async fn recordings(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    FormBody(form): FormBody<RecordingsForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(Scope::Admin)?;
+    state
+        .store
+        .set_public_recordings(viewer.organization(), form.public == "yes")
+        .await?;
+    Ok(Redirect::to("/settings#recordings").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ExtractorsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    extractors: String,
+}
+
+/// `POST /settings/agents/{agent}/extractors`: as `PUT /v1/agents/{id}/analysis`; a refused
+/// list comes back in its box with the reason.
+pub(crate) async fn extractors(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PathParams(agent): PathParams<String>,
+    FormBody(form): FormBody<ExtractorsForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(Scope::Admin)?;
+    let wrapped = format!("{{\"extractors\": {}}}", form.extractors);
+    let parsed = serde_json::from_str::<AgentSettingsBody>(&wrapped)
+        .map_err(|e| ApiError::InvalidParameter(format!("extractors: {e}")))
+        .and_then(|body| agent_settings_value(&agent, &body));
+    match parsed {
+        Ok(settings) => {
+            state
+                .store
+                .put_agent_settings(viewer.organization(), &agent, settings)
+                .await?;
+            let target = format!(
+                "/settings?agent={}#extractors",
+                layout::encode_component(&agent)
+            );
+            Ok(Redirect::to(&target).into_response())
+        }
+        Err(ApiError::InvalidParameter(problem)) => {
+            let body = settings_body(
+                &state,
+                &viewer,
+                &agent,
+                None,
+                Some((&form.extractors, &problem)),
+            )
+            .await?;
+            let mut response = layout::page(&viewer, Section::Settings, "Settings", &body);
+            *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `GET /settings/webhooks/{id}`: an endpoint's deliveries, newest first, each with its
+/// attempts and a redelivery button.
+pub(crate) async fn webhook(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, PageError> {
+    viewer.require(Scope::Admin)?;
+    let org = viewer.organization();
+    let endpoint = state
+        .store
+        .get_webhook(org, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("webhook `{id}` not found")))?;
+    let deliveries = state
+        .store
+        .list_deliveries(org, &id, DELIVERIES_SHOWN)
+        .await?
+        .unwrap_or_default();
+    let csrf = &viewer.session.csrf_token;
+    let body = html! {
+        p { a href="/settings#webhooks" { "← Settings" } }
+        h1 { "Webhook " code { (endpoint.url) } }
+        p .hint { (endpoint.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "))
+            @if !endpoint.enabled { " · disabled" } }
+        @if deliveries.is_empty() { p .hint { "Nothing was sent to it yet." } }
+        div .table-wrap { table #deliveries {
+            thead { tr { th scope="col" { "Event" } th scope="col" { "About" } th scope="col" { "Status" } th scope="col" { "Attempts" } th scope="col" { "Created" } th scope="col" { "" } } }
+            tbody { @for delivery in &deliveries { tr {
+                td { (delivery.event.as_str()) }
+                td { a href={ "/calls/" (layout::encode_component(&delivery.subject_id)) } { (delivery.subject_id) } }
+                td { (layout::badge("delivery", delivery.status.as_str()))
+                    @if let Some(code) = delivery.last_status_code { " HTTP " (code) }
+                    @if let Some(error) = &delivery.last_error { br; span .hint { (error) } } }
+                td { details { summary { (delivery.attempts) }
+                    ol { @for attempt in &delivery.log { li {
+                        (layout::second(attempt.at)) " · " (attempt.duration_ms) " ms"
+                        @if let Some(code) = attempt.status_code { " · HTTP " (code) }
+                        @if let Some(error) = &attempt.error { " · " (error) }
+                    } } }
+                } }
+                td { (layout::minute(delivery.created_at)) }
+                td { form method="post" action={ "/settings/webhooks/" (layout::encode_component(&id)) "/deliveries/" (layout::encode_component(&delivery.id)) "/redeliver" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button .link type="submit" { "Redeliver" }
+                } }
+            } } }
+        } }
+    };
+    Ok(layout::page(&viewer, Section::Settings, "Webhook", &body))
+}
+
+/// `POST /settings/webhooks/{id}/deliveries/{delivery}/redeliver`: as the API's redeliver.
+pub(crate) async fn redeliver(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PathParams((id, delivery)): PathParams<(String, String)>,
+    FormBody(form): FormBody<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(Scope::Admin)?;
+    state
+        .store
+        .redeliver(viewer.organization(), &id, &delivery)
+        .await?;
+    state.signals.wake();
+    let target = format!("/settings/webhooks/{}", layout::encode_component(&id));
+    Ok(Redirect::to(&target).into_response())
+}

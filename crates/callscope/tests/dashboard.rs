@@ -551,6 +551,15 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.as_str())
 }
 
+/// The session token a `Set-Cookie` value stores.
+fn cookie_token(set_cookie: &str) -> String {
+    set_cookie
+        .strip_prefix("callscope_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("a callscope_session cookie")
+        .to_owned()
+}
+
 /// Signs in with `key` and returns the session token and the page's CSRF token.
 fn session_of(base: &str, key: &str) -> (String, String) {
     let (status, headers, _) = send(
@@ -566,11 +575,7 @@ fn session_of(base: &str, key: &str) -> (String, String) {
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
-    let token = cookie
-        .strip_prefix("callscope_session=")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .to_owned();
+    let token = cookie_token(cookie);
     let (status, _, page) = send(base, "GET", "/calls", Some(&token), None, None);
     assert_eq!(status, 200);
     let csrf = page
@@ -760,11 +765,7 @@ fn a_session_expires_and_is_secure_behind_https() {
     let cookie = header(&headers, "set-cookie").unwrap().to_owned();
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(cookie.contains("Max-Age=1"), "{cookie}");
-    let token = cookie
-        .strip_prefix("callscope_session=")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .to_owned();
+    let token = cookie_token(&cookie);
     assert_eq!(
         send(&server.base, "GET", "/calls", Some(&token), None, None).0,
         200

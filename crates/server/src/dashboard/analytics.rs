@@ -113,7 +113,7 @@ pub(crate) async fn page(
                     @let stats = call.metrics.as_ref().and_then(|m| m.end_to_end_latency_ms.as_ref());
                     tr {
                         td { a href={ "/calls/" (layout::encode_component(&call.id)) } { @if let Some(at) = call.started_at { (layout::minute(at)) } @else { (call.id) } } }
-                        td { (call.agent.name.as_deref().or(call.agent.id.as_deref()).unwrap_or("—")) }
+                        td { (layout::agent_label(&call.agent)) }
                         td .num { (stats.and_then(|s| s.p99).map_or_else(|| "—".into(), |v| format!("{v:.0}"))) }
                         td .num { (stats.and_then(|s| s.p50).map_or_else(|| "—".into(), |v| format!("{v:.0}"))) }
                     }

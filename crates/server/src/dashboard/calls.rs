@@ -30,12 +30,13 @@ pub(crate) async fn page(
 ) -> Result<Response, PageError> {
     viewer.require(Scope::Read)?;
     let facets = state.facets.facets(&state, viewer.organization()).await?;
-    let results = match filters.page_request(PAGE_SIZE, &state.config.limits) {
-        Ok(request) => match state.search(viewer.organization(), &request.search).await {
-            Ok(result) => Ok(result),
-            Err(ApiError::InvalidParameter(message)) => Err(message),
-            Err(other) => return Err(other.into()),
-        },
+    let search = async {
+        let request = filters.page_request(PAGE_SIZE, &state.config.limits)?;
+        state.search(viewer.organization(), &request.search).await
+    };
+    // A refused view is shown inline, under the filters that made it.
+    let results = match search.await {
+        Ok(result) => Ok(result),
         Err(ApiError::InvalidParameter(message)) => Err(message),
         Err(other) => return Err(other.into()),
     };
@@ -207,12 +208,7 @@ fn row(
     highlights: Option<&std::collections::BTreeMap<String, Vec<String>>>,
 ) -> Markup {
     let href = format!("/calls/{}", layout::encode_component(&call.id));
-    let agent = call
-        .agent
-        .name
-        .as_deref()
-        .or(call.agent.id.as_deref())
-        .unwrap_or("—");
+    let agent = layout::agent_label(&call.agent);
     let analysis = call.analysis.as_ref();
     let snippet = highlights
         .and_then(|fields| fields.get("transcript.text"))

@@ -3,7 +3,7 @@
 use super::Viewer;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use callscope_model::{MicroUsd, Scope, Timestamp};
+use callscope_model::{Agent, MicroUsd, Scope, Timestamp};
 use maud::{DOCTYPE, Markup, html};
 
 /// Which section of the navigation a page belongs to.
@@ -130,6 +130,11 @@ pub(crate) fn usd(amount: MicroUsd) -> String {
     } else {
         format!("${}.{:04}", micros / 1_000_000, micros % 1_000_000 / 100)
     }
+}
+
+/// How a call's agent is shown in lists: its name, else its id.
+pub(crate) fn agent_label(agent: &Agent) -> &str {
+    agent.name.as_deref().or(agent.id.as_deref()).unwrap_or("—")
 }
 
 /// A label as a small badge whose class names its value, so the stylesheet can colour it.

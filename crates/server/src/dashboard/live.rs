@@ -58,12 +58,7 @@ async fn live_calls(state: &AppState, organization: &str) -> Result<Markup, ApiE
 }
 
 fn card(call: &Call) -> Markup {
-    let agent = call
-        .agent
-        .name
-        .as_deref()
-        .or(call.agent.id.as_deref())
-        .unwrap_or("—");
+    let agent = layout::agent_label(&call.agent);
     html! {
         article .live-call data-call=(call.id) aria-labelledby={ "live-" (call.id) } {
             h2 #{ "live-" (call.id) } {

@@ -255,10 +255,9 @@ pub(crate) async fn extractors(
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;
     viewer.require(Scope::Admin)?;
-    let wrapped = format!("{{\"extractors\": {}}}", form.extractors);
-    let parsed = serde_json::from_str::<AgentSettingsBody>(&wrapped)
+    let parsed = serde_json::from_str(&form.extractors)
         .map_err(|e| ApiError::InvalidParameter(format!("extractors: {e}")))
-        .and_then(|body| agent_settings_value(&agent, &body));
+        .and_then(|extractors| agent_settings_value(&agent, &AgentSettingsBody { extractors }));
     match parsed {
         Ok(settings) => {
             state

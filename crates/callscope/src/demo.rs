@@ -8,8 +8,7 @@ use callscope_analysis::heuristic_report;
 use callscope_demo::{DemoConfig, generate};
 use callscope_model::{Call, Timestamp, WebhookStatus};
 use callscope_query::Limits;
-use callscope_store::IndexMode;
-use callscope_store::{EmbeddedStore, Store};
+use callscope_store::{CallRecord, EmbeddedStore, IndexMode, Store};
 use std::path::Path;
 use std::time::Instant;
 
@@ -139,7 +138,11 @@ pub async fn fill(
                         recordings::unlink(&mut call);
                     }
                 }
-                Ok((call, labelled.events))
+                Ok(CallRecord {
+                    call,
+                    events: labelled.events,
+                    transfers: labelled.transfers,
+                })
             });
     let mut pending: Option<tokio::task::JoinHandle<callscope_store::Result<()>>> = None;
     loop {

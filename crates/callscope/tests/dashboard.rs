@@ -9,7 +9,7 @@
 mod common;
 
 use common::browser::Browser;
-use common::{Fixture, Server, create_key, run_cli};
+use common::{Fixture, Server, create_key, csrf_in, run_cli, session_token};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -309,7 +309,7 @@ fn a_user_signs_in_searches_listens_reanalyses_exports_and_deletes_in_a_real_bro
     // the query the page shows.
     browser.open(&format!("{base}/analytics?from=2000-01-01"));
     let charts = browser.find_all("section.chart");
-    assert_eq!(charts.len(), 8, "every chart");
+    assert_eq!(charts.len(), 9, "every chart");
     let empty: Vec<String> = browser
         .run(
             "return [...document.querySelectorAll('section.chart')]\
@@ -449,11 +449,43 @@ fn assert_tables_match(tables: &Value, aggs: &Value) {
     }
     let days = buckets(&aggs["per_day"]);
     assert!(!days.is_empty());
+    let components = ["stt", "llm", "tts", "telephony", "platform"];
     let costs: Vec<Vec<f64>> = days
         .iter()
-        .map(|day| vec![day["cost"]["value"].as_f64().unwrap_or(0.0)])
+        .map(|day| {
+            components
+                .iter()
+                .map(|c| day[format!("cost_{c}")]["value"].as_f64().unwrap_or(0.0))
+                .collect()
+        })
         .collect();
     assert_eq!(rows("per_day.cost"), costs);
+    assert!(
+        costs.iter().flatten().any(|cost| *cost > 0.0),
+        "some cost is charted"
+    );
+    // Transfers: per day with an ended transfer, the share completed, then the counts of
+    // completed, failed and canceled.
+    let transfers: Vec<Vec<f64>> = days
+        .iter()
+        .filter_map(|day| {
+            let count = |status: &str| {
+                buckets(&day["transfer"])
+                    .iter()
+                    .find(|bucket| bucket["key"] == status)
+                    .map_or(0.0, |bucket| bucket["doc_count"].as_f64().unwrap())
+            };
+            let ended = [count("completed"), count("failed"), count("canceled")];
+            let total: f64 = ended.iter().sum();
+            (total > 0.0).then(|| {
+                let mut row = vec![ended[0] / total * 100.0];
+                row.extend(ended);
+                row
+            })
+        })
+        .collect();
+    assert!(!transfers.is_empty(), "the demo has transfers");
+    assert_eq!(rows("per_day.transfer"), transfers);
     for sub in ["status", "sentiment"] {
         // Columns are the sub-buckets' keys in sorted order; absent means 0.
         let keys: BTreeSet<String> = days
@@ -551,15 +583,6 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.as_str())
 }
 
-/// The session token a `Set-Cookie` value stores.
-fn cookie_token(set_cookie: &str) -> String {
-    set_cookie
-        .strip_prefix("callscope_session=")
-        .and_then(|rest| rest.split(';').next())
-        .expect("a callscope_session cookie")
-        .to_owned()
-}
-
 /// Signs in with `key` and returns the session token and the page's CSRF token.
 fn session_of(base: &str, key: &str) -> (String, String) {
     let (status, headers, _) = send(
@@ -575,16 +598,10 @@ fn session_of(base: &str, key: &str) -> (String, String) {
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
-    let token = cookie_token(cookie);
+    let token = session_token(cookie);
     let (status, _, page) = send(base, "GET", "/calls", Some(&token), None, None);
     assert_eq!(status, 200);
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token in the page")
-        .to_owned();
-    (token, csrf)
+    (token, csrf_in(&page))
 }
 
 #[test]
@@ -765,7 +782,7 @@ fn a_session_expires_and_is_secure_behind_https() {
     let cookie = header(&headers, "set-cookie").unwrap().to_owned();
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(cookie.contains("Max-Age=1"), "{cookie}");
-    let token = cookie_token(&cookie);
+    let token = session_token(&cookie);
     assert_eq!(
         send(&server.base, "GET", "/calls", Some(&token), None, None).0,
         200

@@ -7,6 +7,12 @@
 //! error, be the `{"error", "code"}` shape; a second organization's calls must be
 //! byte-identical afterwards.
 //!
+//! A second test drives the dashboard the same way with signed-in sessions (an admin's, a
+//! reader's, a forged one): every page with generated filters (bool queries in the advanced
+//! box, cursors, dates), and every form with and without its CSRF token. No answer is a 5xx,
+//! an error is a page or the error shape, a forged session is sent to sign in, a write
+//! without the token never succeeds, and the second organization is unchanged.
+//!
 //! `CALLSCOPE_FUZZ_SEED` and `CALLSCOPE_FUZZ_CASES` replay or widen a run; a failure prints
 //! the seed, the case and the request.
 
@@ -14,7 +20,7 @@
 
 mod common;
 
-use common::{Client, Fixture, create_key, run_cli};
+use common::{Client, Fixture, create_key, csrf_in, run_cli, session_token};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 
@@ -498,19 +504,29 @@ impl Gen<'_> {
             (_, 2) => self.number().to_string(),
             _ => self.text(),
         };
+        self.encoded(&value)
+    }
+
+    /// `value` percent-encoded, or now and then bytes that are invalid UTF-8 once decoded.
+    fn encoded(&mut self, value: &str) -> String {
         if self.rng.chance(5) {
-            // Invalid UTF-8 once decoded.
             return "%C3%28%FF".into();
         }
         encode(value.as_bytes())
     }
 
+    /// Up to four `name=value` pairs of `parameters`, each value from `value`.
+    fn pairs(&mut self, parameters: &[&str], value: fn(&mut Self, &str) -> String) -> Vec<String> {
+        (0..self.rng.below(5))
+            .map(|_| {
+                let parameter = *self.rng.pick(parameters);
+                format!("{parameter}={}", value(self, parameter))
+            })
+            .collect()
+    }
+
     fn query_string(&mut self) -> String {
-        let mut pairs = Vec::new();
-        for _ in 0..self.rng.below(5) {
-            let parameter = *self.rng.pick(PARAMETERS);
-            pairs.push(format!("{parameter}={}", self.query_value(parameter)));
-        }
+        let mut pairs = self.pairs(PARAMETERS, Self::query_value);
         if self.rng.chance(5) {
             pairs.push("=&&%zz=1".into());
         }
@@ -564,32 +580,14 @@ fn ids_of(client: &Client) -> Vec<String> {
         .collect()
 }
 
-fn is_error_shape(body: &Value) -> bool {
-    body.get("error").is_some_and(Value::is_string)
-        && body.get("code").is_some_and(Value::is_string)
-}
-
-#[test]
-fn no_request_a_key_can_send_breaks_the_server_or_reaches_another_tenant() {
-    let seed: u64 = std::env::var("CALLSCOPE_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_261_203);
-    let cases: usize = std::env::var("CALLSCOPE_FUZZ_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5000);
-    let fixture = Fixture::with_demo(
-        1000,
-        &["--rate-limit", "0", "--max-concurrent-searches", "8"],
-    );
-    // A second tenant, whose calls the fuzzer knows by id and must never change.
+/// A second tenant with 40 demo calls, whose calls the fuzzer knows by id and must never
+/// change: its admin client and its call ids.
+fn second_tenant(fixture: &Fixture) -> (Client, Vec<String>) {
     let data = fixture.data_dir();
-    let data_path = data.to_str().unwrap();
     run_cli(&[
         "demo",
         "--data-dir",
-        data_path,
+        data.to_str().unwrap(),
         "--org",
         "org_b",
         "--calls",
@@ -600,18 +598,48 @@ fn no_request_a_key_can_send_breaks_the_server_or_reaches_another_tenant() {
     let org_b = fixture
         .server
         .client(&create_key(&data, "org_b", "read,write,admin"));
-    let client = fixture.client();
-    // The demo calls of org_b were written behind the server's back: let it index them.
+    // The demo calls were written behind the server's back: let it index them.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let org_b_ids = loop {
+    loop {
         let ids = ids_of(&org_b);
         let (_, found) = org_b.post("/v1/calls/query", &json!({"size": 0}));
         if ids.len() == 40 && found["total"] == 40 {
-            break ids;
+            return (org_b, ids);
         }
         assert!(std::time::Instant::now() < deadline, "org_b never indexed");
         std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    }
+}
+
+/// The seed and the number of cases: `CALLSCOPE_FUZZ_SEED` and `CALLSCOPE_FUZZ_CASES`, or
+/// the defaults CI runs.
+fn seed_and_cases() -> (u64, usize) {
+    let seed = std::env::var("CALLSCOPE_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_203);
+    let cases = std::env::var("CALLSCOPE_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5000);
+    (seed, cases)
+}
+
+fn is_error_shape(body: &Value) -> bool {
+    body.get("error").is_some_and(Value::is_string)
+        && body.get("code").is_some_and(Value::is_string)
+}
+
+#[test]
+fn no_request_a_key_can_send_breaks_the_server_or_reaches_another_tenant() {
+    let (seed, cases) = seed_and_cases();
+    let fixture = Fixture::with_demo(
+        1000,
+        &["--rate-limit", "0", "--max-concurrent-searches", "8"],
+    );
+    let data = fixture.data_dir();
+    let (org_b, org_b_ids) = second_tenant(&fixture);
+    let client = fixture.client();
     let before = snapshot(&org_b, &org_b_ids);
 
     let (_, fields) = client.get("/v1/fields");
@@ -767,4 +795,291 @@ fn no_request_a_key_can_send_breaks_the_server_or_reaches_another_tenant() {
     // And the server is still whole.
     assert_eq!(keys[0].get("/healthz").0, 200);
     assert_eq!(keys[1].get("/readyz").0, 200);
+}
+
+/// The dashboard's routes a signed-in user can reach, with their methods. The live stream
+/// is left out (it never ends) and so is sign-out (it would end the fuzzer's session).
+const PAGES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in"),
+    ("GET", "/calls"),
+    ("GET", "/calls.csv"),
+    ("GET", "/calls.ndjson"),
+    ("GET", "/calls/{id}"),
+    ("POST", "/calls/{id}/delete"),
+    ("POST", "/calls/{id}/analyze"),
+    ("GET", "/analytics"),
+    ("GET", "/live"),
+    ("GET", "/settings"),
+    ("POST", "/settings/keys"),
+    ("POST", "/settings/keys/{id}/revoke"),
+    ("POST", "/settings/recordings"),
+    ("POST", "/settings/agents/{id}/extractors"),
+    ("GET", "/settings/webhooks/{id}"),
+    ("POST", "/settings/webhooks/{id}/deliveries/{tid}/redeliver"),
+    ("GET", "/assets/app.css"),
+];
+
+/// The parameters of the call filters every list page takes, and one it does not.
+const FILTERS: &[&str] = &[
+    "from",
+    "to",
+    "agent",
+    "campaign",
+    "status",
+    "call_type",
+    "direction",
+    "outcome",
+    "sentiment",
+    "tag",
+    "q",
+    "advanced",
+    "sort",
+    "order",
+    "after",
+    "page",
+    "bogus",
+];
+
+/// The fields of the dashboard's forms.
+const FORM_FIELDS: &[&str] = &[
+    "key",
+    "next",
+    "confirm",
+    "name",
+    "read",
+    "write",
+    "admin",
+    "public",
+    "extractors",
+];
+
+impl Gen<'_> {
+    fn filter_value(&mut self, name: &str) -> String {
+        let value = match (name, self.rng.below(4)) {
+            ("advanced", 0 | 1) => self.query(3, false).to_string(),
+            ("sort", 0 | 1) => self.field(false),
+            ("order", 0) => (*self.rng.pick(&["asc", "desc"])).to_owned(),
+            ("after", 0 | 1) => json!([self.scalar(), self.text()]).to_string(),
+            ("from" | "to", 0 | 1) => {
+                (*self
+                    .rng
+                    .pick(&["2026-11-20", "2026-11-20T10:00", "1970-01-01", "9999-12-31"]))
+                .to_owned()
+            }
+            (_, 2) => self.number().to_string(),
+            _ => self.text(),
+        };
+        self.encoded(&value)
+    }
+
+    fn filters(&mut self) -> String {
+        let pairs = self.pairs(FILTERS, Self::filter_value);
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        }
+    }
+
+    /// A form body: the session's CSRF token most of the time, then fields of the forms
+    /// with values from sensible to hostile.
+    fn form(&mut self, csrf: &str) -> (Vec<u8>, bool) {
+        if self.rng.chance(8) {
+            return (self.garbage(), false);
+        }
+        let mut pairs = Vec::new();
+        let with_token = self.rng.chance(80);
+        if with_token {
+            pairs.push(format!("csrf={csrf}"));
+        } else if self.rng.chance(50) {
+            pairs.push(format!("csrf={}", encode(self.text().as_bytes())));
+        }
+        for _ in 0..self.rng.below(4) {
+            let field = *self.rng.pick(FORM_FIELDS);
+            let value = match (field, self.rng.below(3)) {
+                ("extractors", 0) => json!([{"name": self.text(), "type": "regex",
+                                             "pattern": *self.rng.pick(&["(", "\\d+", ".*"])}])
+                .to_string(),
+                ("extractors", 1) => self.any(3).to_string(),
+                ("read" | "write" | "admin" | "public", _) => "on".to_owned(),
+                ("confirm", 0) => "delete".to_owned(),
+                _ => self.text(),
+            };
+            pairs.push(format!("{field}={}", encode(value.as_bytes())));
+        }
+        (pairs.join("&").into_bytes(), with_token)
+    }
+}
+
+/// Signs in with `key`; the session token and the CSRF token of its forms.
+fn session_of(fixture: &Fixture, key: &str) -> (String, String) {
+    let answer = fixture
+        .server
+        .anonymous()
+        .try_exchange_bytes("POST", "/sign-in", Some(format!("key={key}").into_bytes()))
+        .unwrap();
+    // The plain client sends no form content type, and the sign-in form must say so.
+    assert_eq!(answer.status, 400, "{answer:?}");
+    let signed_in = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .post(format!("{}/sign-in", fixture.server.base))
+        .content_type("application/x-www-form-urlencoded")
+        .send(format!("key={key}"))
+        .unwrap();
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .expect("a session cookie");
+    let token = session_token(cookie);
+    let page = ureq::Agent::config_builder()
+        .build()
+        .new_agent()
+        .get(format!("{}/calls", fixture.server.base))
+        .header("cookie", format!("callscope_session={token}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    (token, csrf_in(&page))
+}
+
+#[test]
+fn no_page_or_form_a_session_can_send_breaks_the_server_or_reaches_another_tenant() {
+    // Pages are heavier than API calls: a third as many cases.
+    let (seed, cases) = seed_and_cases();
+    let cases = cases / 3;
+    let fixture = Fixture::with_demo(400, &["--rate-limit", "0"]);
+    let (org_b, org_b_ids) = second_tenant(&fixture);
+    let before = snapshot(&org_b, &org_b_ids);
+    let client = fixture.client();
+    let world = World {
+        org_a_ids: ids_of(&client),
+        org_b_ids: org_b_ids.clone(),
+        native_fields: client.get("/v1/fields").1["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["name"].as_str().map(str::to_owned))
+            .collect(),
+        numeric_fields: Vec::new(),
+        date_fields: Vec::new(),
+        insights_fields: Vec::new(),
+        agents: vec!["agent_1".into(), "support-bot".into(), String::new()],
+    };
+    let mut generator = Gen {
+        rng: Rng(seed),
+        world: &world,
+    };
+    let (admin_token, admin_csrf) = session_of(&fixture, &fixture.key);
+    let data = fixture.data_dir();
+    let (reader_token, reader_csrf) = session_of(&fixture, &create_key(&data, "org_a", "read"));
+    let base = fixture.server.base.clone();
+    let sessions = [
+        (
+            Client::with_session(&base, &admin_token),
+            admin_csrf.as_str(),
+        ),
+        (
+            Client::with_session(&base, &reader_token),
+            reader_csrf.as_str(),
+        ),
+        (Client::with_session(&base, "forged"), "forged"),
+    ];
+
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for case in 0..cases {
+        let (method, template) = *generator.rng.pick(PAGES);
+        let path = if generator.rng.chance(3) {
+            format!("/{}", encode(generator.text().as_bytes()))
+        } else {
+            generator.path(template)
+        };
+        let route = path.clone();
+        let path = format!("{path}{}", generator.filters());
+        let who = if generator.rng.chance(85) {
+            0
+        } else {
+            1 + generator.rng.below(2)
+        };
+        let (session, csrf) = &sessions[who];
+        let (body, with_token) = if method == "POST" {
+            let (body, with_token) = generator.form(csrf);
+            (Some(body), with_token)
+        } else {
+            (None, false)
+        };
+        let shown_body = body
+            .as_deref()
+            .map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned())
+            .unwrap_or_default();
+        let shown_path = path.get(..path.len().min(400)).unwrap_or(&path);
+        let context = || format!("seed {seed}, case {case}: {method} {shown_path} {shown_body}");
+        let answer = session
+            .try_exchange_bytes(method, &path, body)
+            .unwrap_or_else(|error| panic!("{}: the connection failed: {error}", context()));
+        *statuses.entry(answer.status).or_default() += 1;
+        assert!(
+            answer.status < 500,
+            "{}: answered {}\nserver log: {}",
+            context(),
+            answer.status,
+            fixture.server.log()
+        );
+        if answer.status >= 400 {
+            let html = answer
+                .header("content-type")
+                .is_some_and(|kind| kind.starts_with("text/html"));
+            assert!(
+                html || is_error_shape(&answer.body),
+                "{}: {} is neither a page nor the error shape: {:?}",
+                context(),
+                answer.status,
+                answer.headers
+            );
+        }
+        // A forged session is sent to sign in, and a write without the session's token
+        // never succeeds.
+        let signs_in = answer.status == 303
+            && answer
+                .header("location")
+                .is_some_and(|to| to.starts_with("/sign-in"));
+        let forged = who == 2;
+        // (`/` only points at `/calls`, and the sign-in page and the assets are public.)
+        let public = matches!(route.as_str(), "/" | "/sign-in") || route.starts_with("/assets/");
+        if forged && !public {
+            assert!(
+                signs_in || answer.status >= 400,
+                "{}: {}",
+                context(),
+                answer.status
+            );
+        }
+        if method == "POST" && route != "/sign-in" && !with_token && !forged {
+            assert!(answer.status >= 400, "{}: {}", context(), answer.status);
+        }
+    }
+    eprintln!("seed {seed}: {cases} dashboard cases, statuses {statuses:?}");
+    assert!(
+        statuses.get(&200).is_some_and(|n| *n > cases / 5),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&303).is_some_and(|n| *n > 0),
+        "some forms went through: {statuses:?}"
+    );
+
+    // The other tenant saw nothing of it, and the fuzzer's own session still works.
+    assert_eq!(ids_of(&org_b).len(), org_b_ids.len());
+    let after = snapshot(&org_b, &org_b_ids);
+    for ((path, was), (_, is)) in before.iter().zip(&after) {
+        assert_eq!(was, is, "{path} of org_b changed");
+    }
+    assert_eq!(sessions[0].0.exchange("GET", "/calls", None).status, 200);
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::receiver::{Received, Receiver, tls_file};
-use common::{Fixture, LOCAL_RECEIVERS, Server, assert_invalid};
+use common::{Fixture, LOCAL_RECEIVERS, Server, assert_invalid, call_ids};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -504,6 +504,37 @@ fn a_blind_transfer_moves_through_its_targets_until_one_answers() {
     let (_, call) = fixture.client().get("/v1/calls/call-x");
     assert_eq!(call["transfers"].as_array().unwrap().len(), 3);
     assert_eq!(call["report"]["scheduled_callback"], Value::Null);
+    // The call keeps what the chain came to, and search sees it.
+    assert_eq!(
+        call["transfer"],
+        json!({"chain_id": first["id"], "status": "completed", "attempts": 3,
+               "connected_to": "+15550000003"})
+    );
+    let search = json!({"query": {"bool": {"filter": [
+        {"term": {"transfer.status": "completed"}},
+        {"range": {"transfer.attempts": {"gte": 3}}}]}},
+        "fields": ["id"]});
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, found) = fixture.client().post("/v1/calls/query", &search);
+        if call_ids(&found, "calls") == ["call-x"] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never found by its transfer: {found}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // It is the server's: a write body cannot set it.
+    assert_invalid(
+        fixture.client().patch(
+            "/v1/calls/call-x",
+            &json!({"transfer": {"chain_id": "x", "status": "failed", "attempts": 1}}),
+        ),
+        &["transfer", "set by the server"],
+        "a written transfer summary",
+    );
     // The runtime heard of every attempt that changed: 1 create + 3 steps each for 3
     // attempts + 2 next attempts.
     runtime.wait_until("every transfer.updated", |r| r.len() >= 12);

@@ -4,6 +4,9 @@
 use callscope_model::{Event, Object};
 use serde_json::{Value, json};
 
+/// How long before the agent's leg ends a transfer is initiated.
+pub(crate) const TRANSFER_LEAD_MS: i64 = 800;
+
 /// How a call went, as far as signalling can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Signal {
@@ -218,7 +221,7 @@ pub(crate) fn sequence(input: &EventInput<'_>, timing: &Timing) -> Vec<Event> {
     if let Some(end) = end {
         match input.signal {
             Signal::Transferred => drafts.push(
-                draft(end - 800, "transfer.initiated", "initiated")
+                draft(end - TRANSFER_LEAD_MS, "transfer.initiated", "initiated")
                     .sip(202, "Accepted")
                     .payload(json!({"to": input.transfer_to.unwrap_or_default(), "kind": "blind"})),
             ),

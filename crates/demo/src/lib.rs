@@ -13,7 +13,7 @@
 //! Code map: `catalog.rs` (agents, campaigns, customers), `timeline.rs` (when calls happen),
 //! `scenarios.rs` + `script.rs` + `wording.rs` (what is said), `transcript.rs` (when it is
 //! said), `flow.rs` (flow agents' node path), `telemetry.rs` (latency, cost, recording),
-//! `events.rs` (SIP and runtime events), `audio.rs` (the WAV files of a call's recording,
+//! `events.rs` (SIP and runtime events), `transfers.rs` (the attempts of a transfer), `audio.rs` (the WAV files of a call's recording,
 //! rendered from its transcript timings); this file decides each call's fate and assembles it.
 
 pub mod audio;
@@ -26,13 +26,14 @@ mod script;
 mod telemetry;
 mod timeline;
 mod transcript;
+mod transfers;
 mod wording;
 
 #[cfg(test)]
 mod tests;
 
 use crate::catalog::{AgentProfile, Locale, Runtime, Topic, UseCase};
-use crate::events::{EventInput, Medium, Signal, Timing};
+use crate::events::{EventInput, Medium, Signal, TRANSFER_LEAD_MS, Timing};
 use crate::rng::{Rng, uuid_v7};
 use crate::scenarios::{LocalNow, Outcome};
 use crate::script::{Script, Writer};
@@ -42,7 +43,7 @@ use crate::transcript::{Pace, Timed};
 use crate::wording::Vars;
 use callscope_model::{
     Agent, Call, CallKind, CallStatus, Channel, Direction, DisconnectionReason, Event, Object,
-    Role, Sentiment, Timestamp, TranscriptEntry,
+    Role, Sentiment, Timestamp, TranscriptEntry, Transfer,
 };
 use chrono::{DateTime, Timelike, Utc};
 use serde_json::{Value, json};
@@ -63,11 +64,13 @@ pub struct DemoConfig {
     pub days: u32,
 }
 
-/// One generated call, its events, and the ground truth about it.
+/// One generated call, its events and transfer attempts, and the ground truth about it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LabelledCall {
     pub call: Call,
     pub events: Vec<Event>,
+    /// Oldest first; the call's `transfer` summary is left to the store, which derives it.
+    pub transfers: Vec<Transfer>,
     pub label: Label,
 }
 
@@ -787,10 +790,23 @@ impl Assembly<'_> {
             metrics,
             cost,
             analysis: None,
+            transfer: None,
+        };
+        // Drawn last, so that adding them changed nothing else of any call.
+        let transfers = match (&transfer_to, ended_ms) {
+            (Some(front_desk), Some(end)) => transfers::chain(
+                &call.id,
+                &call.organization_id,
+                front_desk,
+                end - TRANSFER_LEAD_MS,
+                rng,
+            ),
+            _ => Vec::new(),
         };
         LabelledCall {
             call,
             events,
+            transfers,
             label: Label {
                 outcome: outcome.label(),
                 sentiment,

@@ -26,7 +26,11 @@ fn corpus(seed: u64, calls: usize) -> Vec<LabelledCall> {
 fn json(call: &LabelledCall) -> String {
     let call_json = serde_json::to_string(&call.call).unwrap_or_default();
     let events_json = serde_json::to_string(&call.events).unwrap_or_default();
-    format!("{call_json}\n{events_json}\n{:?}", call.label)
+    let transfers_json = serde_json::to_string(&call.transfers).unwrap_or_default();
+    format!(
+        "{call_json}\n{events_json}\n{transfers_json}\n{:?}",
+        call.label
+    )
 }
 
 fn user_text(call: &Call) -> String {
@@ -561,4 +565,55 @@ fn a_large_corpus_streams() {
     let count = generate(&config(14, 20_000)).count();
     assert_eq!(count, 20_000);
     assert_eq!(generate(&config(14, 20_000)).len(), 20_000);
+}
+
+/// Transferred calls carry one blind chain the state machine could have produced: attempts
+/// in order through the targets, each failed but the last, which reached someone or applied
+/// the fallback; no other call has any. Enough fail for a success rate to mean something.
+#[test]
+fn transferred_calls_carry_a_chain_of_attempts() {
+    use callscope_model::{TransferKind, TransferStatus};
+    let calls = corpus(11, 3000);
+    let mut chains = 0;
+    let mut reached = 0;
+    for labelled in &calls {
+        let transferred = labelled.call.disconnection_reason == Some(DisconnectionReason::Transfer);
+        if !transferred {
+            assert!(labelled.transfers.is_empty(), "{}", labelled.call.id);
+            continue;
+        }
+        chains += 1;
+        let attempts = &labelled.transfers;
+        assert!(!attempts.is_empty(), "{}", labelled.call.id);
+        let first = &attempts[0];
+        assert_eq!(first.id, first.chain_id);
+        for (at, attempt) in attempts.iter().enumerate() {
+            assert_eq!(attempt.attempt as usize, at);
+            assert_eq!(attempt.chain_id, first.chain_id);
+            assert_eq!(attempt.session_id, labelled.call.id);
+            assert_eq!(attempt.kind, TransferKind::Blind);
+            assert_eq!(attempt.transfer_to, attempt.targets[at]);
+            assert!(attempt.created_at <= attempt.updated_at);
+            if at + 1 < attempts.len() {
+                assert_eq!(attempt.status, TransferStatus::Failed);
+                assert!(attempt.failure_cause.is_some());
+                assert!(attempt.updated_at <= attempts[at + 1].created_at);
+            }
+        }
+        let last = &attempts[attempts.len() - 1];
+        match last.status {
+            TransferStatus::Completed => {
+                reached += 1;
+                assert!(last.fallback_applied_at.is_none());
+            }
+            TransferStatus::Failed => {
+                assert_eq!(attempts.len(), last.targets.len(), "every target was tried");
+                assert!(last.fallback_applied_at.is_some());
+            }
+            other => panic!("a chain of a finished call ended {other}"),
+        }
+    }
+    assert!(chains > 30, "{chains} transferred calls");
+    let rate = f64::from(reached) / f64::from(chains);
+    assert!((0.75..0.98).contains(&rate), "success rate {rate}");
 }

@@ -11,6 +11,7 @@ use crate::enums::{
 };
 use crate::id::{new_id, validate_id};
 use crate::time::Timestamp;
+use crate::transfer::TransferSummary;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -86,6 +87,9 @@ pub struct Call {
     pub cost: Option<Cost>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
+    /// What the call's live transfers came to; derived by the store from the attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferSummary>,
 }
 
 /// The agent that handled the call (seed 001's `agent_information`).
@@ -395,7 +399,7 @@ pub struct WriteContext<'a> {
 }
 
 /// Fields only the server may set.
-const SERVER_OWNED: [&str; 2] = ["organization_id", "updated_at"];
+const SERVER_OWNED: [&str; 3] = ["organization_id", "updated_at", "transfer"];
 
 /// Turns a write body into a validated call.
 pub fn call_from_json(body: Value, context: &WriteContext<'_>) -> Result<Call, ValidationError> {

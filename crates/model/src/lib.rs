@@ -24,7 +24,8 @@ pub use event::{Event, EventDraft};
 pub use id::{new_id, validate_id};
 pub use time::{TimeBound, TimeError, Timestamp};
 pub use transfer::{
-    ChainStep, Fallback, IllegalTransition, Transfer, TransferDraft, TransferReport, apply_report,
+    ChainStep, Fallback, IllegalTransition, Transfer, TransferDraft, TransferReport,
+    TransferSummary, apply_report,
 };
 pub use usage::{LatencySample, MetricsReport, UsageRecord};
 pub use webhook::WebhookDraft;

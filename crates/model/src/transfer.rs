@@ -72,6 +72,39 @@ pub struct Transfer {
     pub fallback_applied_at: Option<Timestamp>,
 }
 
+/// What a call's transfers came to, kept on the call (`Call::transfer`) so that search and
+/// aggregations see it: the latest request's chain, as its last attempt stands. The store
+/// derives it from the attempts whenever one changes; a client cannot write it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferSummary {
+    /// The chain's first attempt (`Transfer::chain_id`).
+    pub chain_id: String,
+    /// The last attempt's status: `completed` when a target took the call, `failed` when
+    /// every target failed, `canceled`, or the state of the attempt still under way.
+    pub status: TransferStatus,
+    /// Attempts made in the chain, the last one included.
+    pub attempts: u32,
+    /// The target that took the call, once one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_to: Option<String>,
+}
+
+impl TransferSummary {
+    /// The summary of a call's attempts (oldest first); `None` when it has none.
+    pub fn of(attempts: &[Transfer]) -> Option<Self> {
+        let last = attempts.last()?;
+        let in_chain = attempts.iter().filter(|t| t.chain_id == last.chain_id);
+        Some(Self {
+            chain_id: last.chain_id.clone(),
+            status: last.status,
+            attempts: u32::try_from(in_chain.count()).unwrap_or(u32::MAX),
+            connected_to: (last.status == TransferStatus::Completed)
+                .then(|| last.transfer_to.clone()),
+        })
+    }
+}
+
 /// A transfer request as a client writes it (`POST /v1/calls/{id}/transfers`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -450,6 +450,27 @@ const CATALOGUE: &[Spec] = &[
     ),
     spec("cost.total_micro_usd", Long, "total cost in micro-USD"),
     spec("cost.credits", Double, "cost in credits"),
+    spec(
+        "cost.stt_micro_usd",
+        Long,
+        "speech-to-text cost in micro-USD",
+    ),
+    spec("cost.llm_micro_usd", Long, "LLM cost in micro-USD"),
+    spec(
+        "cost.tts_micro_usd",
+        Long,
+        "text-to-speech cost in micro-USD",
+    ),
+    spec(
+        "cost.telephony_micro_usd",
+        Long,
+        "telephony cost in micro-USD",
+    ),
+    spec(
+        "cost.platform_micro_usd",
+        Long,
+        "platform cost in micro-USD",
+    ),
     spec("analysis.status", Keyword, "how the report was made"),
     spec("analysis.outcome", Keyword, "outcome label"),
     spec("analysis.sentiment", Keyword, "positive, neutral, negative"),
@@ -458,6 +479,22 @@ const CATALOGUE: &[Spec] = &[
         "analysis.webhook_status",
         Keyword,
         "post-call webhook delivery",
+    ),
+    spec("transfer.chain_id", Keyword, "the latest transfer request"),
+    spec(
+        "transfer.status",
+        Keyword,
+        "where the latest transfer stands: completed, failed, canceled or under way",
+    ),
+    spec(
+        "transfer.attempts",
+        Long,
+        "targets tried by the latest transfer",
+    ),
+    spec(
+        "transfer.connected_to",
+        Keyword,
+        "the target that took the transferred call",
     ),
 ];
 

@@ -63,6 +63,15 @@ pub struct ReportJob {
     pub attempt: u32,
 }
 
+/// A whole call as bulk inserts take it: the call, its events and its transfer attempts
+/// (oldest first). The call's `transfer` summary is derived from the attempts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallRecord {
+    pub call: Call,
+    pub events: Vec<Event>,
+    pub transfers: Vec<Transfer>,
+}
+
 /// What a write did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Written {
@@ -106,10 +115,10 @@ pub trait Store: Send + Sync + 'static {
         build: CallBuilder,
     ) -> Result<Written>;
 
-    /// Stores many ready calls with their events in few transactions (demo data, imports).
-    /// An existing call with the same id is replaced, events included, so re-running an
-    /// import leaves the same state.
-    async fn insert_calls(&self, calls: Vec<(Call, Vec<Event>)>) -> Result<()>;
+    /// Stores many ready calls with their events and transfer attempts in few transactions
+    /// (demo data, imports). An existing call with the same id is replaced, events and
+    /// attempts included, so re-running an import leaves the same state.
+    async fn insert_calls(&self, calls: Vec<CallRecord>) -> Result<()>;
 
     /// One call with its transcript.
     async fn get_call(&self, organization_id: &str, id: &str) -> Result<Option<Call>>;

@@ -11,11 +11,12 @@ mod common;
 
 use callscope_model::{
     Analysis, Call, CallKind, CallStatus, Event, Object, Scope, Timestamp, TranscriptEntry,
-    ValidationError, WebhookDraft, WebhookEvent, WriteContext, call_from_json,
+    Transfer, TransferDraft, TransferReport, TransferStatus, TransferSummary, ValidationError,
+    WebhookDraft, WebhookEvent, WriteContext, call_from_json,
 };
 use callscope_store::{
-    AttemptVerdict, CallBuilder, Cursor, DeliveryAttempt, Durability, EmbeddedStore, ListCalls,
-    Paging, SortField, SortOrder, Store, StoreError, WriteMode, Written,
+    AttemptVerdict, CallBuilder, CallRecord, Cursor, DeliveryAttempt, Durability, EmbeddedStore,
+    ListCalls, Paging, SortField, SortOrder, Store, StoreError, WriteMode, Written,
 };
 use serde_json::{Value, json};
 use std::cmp::Ordering;
@@ -57,6 +58,7 @@ macro_rules! conformance_suite {
                 events_list_by_occurrence_and_skip_known_ids,
                 delete_removes_the_call_with_its_transcript_and_events,
                 insert_calls_stores_calls_with_events_and_replaces,
+                transfer_attempts_are_summarized_on_their_call,
                 keys_authenticate_until_revoked,
                 keys_are_listed_per_organization_without_secrets,
                 sessions_last_until_expiry_sign_out_or_revocation,
@@ -1307,9 +1309,9 @@ async fn insert_calls_stores_calls_with_events_and_replaces(store: &dyn Store) {
     );
     store
         .insert_calls(vec![
-            (one.clone(), vec![e1.clone(), e2.clone()]),
-            (two.clone(), vec![]),
-            (three.clone(), vec![event("e3", BASE, "c")]),
+            record(one.clone(), vec![e1.clone(), e2.clone()]),
+            record(two.clone(), vec![]),
+            record(three.clone(), vec![event("e3", BASE, "c")]),
         ])
         .await
         .unwrap();
@@ -1325,7 +1327,7 @@ async fn insert_calls_stores_calls_with_events_and_replaces(store: &dyn Store) {
 
     // Re-running the same import changes nothing and duplicates nothing.
     store
-        .insert_calls(vec![(one.clone(), vec![e1.clone(), e2.clone()])])
+        .insert_calls(vec![record(one.clone(), vec![e1.clone(), e2.clone()])])
         .await
         .unwrap();
     assert_eq!(stored(store, ORG_A, "bulk-1").await, Some(one));
@@ -1342,7 +1344,7 @@ async fn insert_calls_stores_calls_with_events_and_replaces(store: &dyn Store) {
     );
     let e4 = event("e4", BASE, "d");
     store
-        .insert_calls(vec![(replaced.clone(), vec![e4.clone()])])
+        .insert_calls(vec![record(replaced.clone(), vec![e4.clone()])])
         .await
         .unwrap();
     assert_eq!(stored(store, ORG_A, "bulk-1").await, Some(replaced));
@@ -1352,6 +1354,108 @@ async fn insert_calls_stores_calls_with_events_and_replaces(store: &dyn Store) {
         "the new version's events replace the old ones"
     );
     assert_eq!(store.count_calls(ORG_A).await.unwrap(), 2);
+}
+
+/// A bulk record of `call` with `events` and no transfer attempts.
+fn record(call: Call, events: Vec<Event>) -> CallRecord {
+    CallRecord {
+        call,
+        events,
+        transfers: Vec::new(),
+    }
+}
+
+/// The first attempt of a blind transfer of `call_id` to `targets`, requested at `BASE`.
+fn transfer_request(org: &str, call_id: &str, id: &str, targets: &[&str]) -> Transfer {
+    let draft: TransferDraft =
+        serde_json::from_value(json!({"id": id, "kind": "blind", "targets": targets})).unwrap();
+    draft.into_transfer(org, call_id, at(BASE)).unwrap()
+}
+
+fn step(status: &str) -> TransferReport {
+    serde_json::from_value(json!({"status": status})).unwrap()
+}
+
+async fn transfer_attempts_are_summarized_on_their_call(store: &dyn Store) {
+    // Through the lifecycle: each step of the chain shows on the call.
+    let live = call(ORG_A, json!({"id": "xfer-live", "status": "in_progress"}));
+    create(store, &live).await;
+    let first = transfer_request(ORG_A, "xfer-live", "t1", &["+15550001", "+15550002"]);
+    store.create_transfer(ORG_A, first).await.unwrap();
+    let summary = |status, attempts, connected_to: Option<&str>| TransferSummary {
+        chain_id: "t1".into(),
+        status,
+        attempts,
+        connected_to: connected_to.map(str::to_owned),
+    };
+    let transfer_of = |id: &'static str| async move {
+        stored(store, ORG_A, id)
+            .await
+            .and_then(|call| call.transfer)
+    };
+    assert_eq!(
+        transfer_of("xfer-live").await,
+        Some(summary(TransferStatus::Requested, 1, None))
+    );
+    let (failed, _) = store
+        .report_transfer(ORG_A, "xfer-live", "t1", step("failed"))
+        .await
+        .unwrap();
+    let second = failed.next.expect("the second target is dialled").id;
+    assert_eq!(
+        transfer_of("xfer-live").await,
+        Some(summary(TransferStatus::Requested, 2, None))
+    );
+    // Rewriting the call (a runtime's PUT) keeps what the attempts say.
+    store
+        .write_call(ORG_A, "xfer-live", WriteMode::Upsert, ready(live.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        transfer_of("xfer-live").await,
+        Some(summary(TransferStatus::Requested, 2, None))
+    );
+    for status in ["dialing", "ringing", "completed"] {
+        store
+            .report_transfer(ORG_A, "xfer-live", &second, step(status))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        transfer_of("xfer-live").await,
+        Some(summary(TransferStatus::Completed, 2, Some("+15550002")))
+    );
+
+    // Through a bulk insert: the attempts are stored and summarized the same way; a new
+    // version without attempts drops both.
+    let mut attempts = vec![transfer_request(ORG_A, "xfer-bulk", "t1", &["+15550001"])];
+    attempts[0].status = TransferStatus::Failed;
+    let bulk = call(ORG_A, json!({"id": "xfer-bulk", "status": "completed"}));
+    store
+        .insert_calls(vec![CallRecord {
+            call: bulk.clone(),
+            events: Vec::new(),
+            transfers: attempts.clone(),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        transfer_of("xfer-bulk").await,
+        Some(summary(TransferStatus::Failed, 1, None))
+    );
+    assert_eq!(
+        store.list_transfers(ORG_A, "xfer-bulk").await.unwrap(),
+        Some(attempts)
+    );
+    store
+        .insert_calls(vec![record(bulk, Vec::new())])
+        .await
+        .unwrap();
+    assert_eq!(transfer_of("xfer-bulk").await, None);
+    assert_eq!(
+        store.list_transfers(ORG_A, "xfer-bulk").await.unwrap(),
+        Some(Vec::new())
+    );
 }
 
 async fn search_matches_numbers_ignoring_ascii_case(store: &dyn Store) {

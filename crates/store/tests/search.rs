@@ -16,8 +16,8 @@ use callscope_query::{
     parse_aggs, parse_query, parse_sort_list,
 };
 use callscope_store::{
-    CallBuilder, Durability, EmbeddedStore, INDEX_DIR, IndexMode, SearchResult, Store, StoreError,
-    StoreOptions, WriteMode,
+    CallBuilder, CallRecord, Durability, EmbeddedStore, INDEX_DIR, IndexMode, SearchResult, Store,
+    StoreError, StoreOptions, WriteMode,
 };
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -495,7 +495,11 @@ fn corpus() -> Vec<Call> {
 async fn insert(store: &dyn Store, calls: &[Call]) {
     let batch = calls
         .iter()
-        .map(|call| (call.clone(), Vec::new()))
+        .map(|call| CallRecord {
+            call: call.clone(),
+            events: Vec::new(),
+            transfers: Vec::new(),
+        })
         .collect();
     store.insert_calls(batch).await.unwrap();
 }

@@ -134,6 +134,7 @@ pub(crate) mod tests {
             metrics: None,
             cost: None,
             analysis: None,
+            transfer: None,
         }
     }
 

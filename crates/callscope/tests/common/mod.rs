@@ -232,6 +232,8 @@ pub struct Client {
     base: String,
     key: Option<String>,
     header: &'static str,
+    /// Sent with every body; none when unset.
+    content_type: Option<&'static str>,
 }
 
 /// Status and parsed JSON body (`Value::Null` when the body is empty or not JSON).
@@ -266,6 +268,24 @@ impl Client {
             base: base.to_owned(),
             key: key.map(str::to_owned),
             header: "authorization",
+            content_type: None,
+        }
+    }
+
+    /// A client of the dashboard: it presents the session `token` as its cookie and sends
+    /// bodies as URL-encoded forms, as a browser does.
+    /// Redirects are not followed: a form's answer is its `303`.
+    pub fn with_session(base: &str, token: &str) -> Self {
+        Self {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build()
+                .into(),
+            header: "cookie",
+            content_type: Some("application/x-www-form-urlencoded"),
+            ..Self::new(base, Some(&format!("callscope_session={token}")))
         }
     }
 
@@ -314,6 +334,10 @@ impl Client {
         let request = match self.auth_value() {
             Some(value) => request.header(self.header, value),
             None => request,
+        };
+        let request = match (self.content_type, &body) {
+            (Some(content_type), Some(_)) => request.header("content-type", content_type),
+            _ => request,
         };
         let mut response = match body {
             Some(body) => self
@@ -498,4 +522,22 @@ pub fn assert_invalid((status, body): (u16, Value), words: &[&str], what: &str) 
             "{what}: `{word}` not in {message:?}"
         );
     }
+}
+
+/// The session token a `Set-Cookie: callscope_session=…` header carries.
+pub fn session_token(set_cookie: &str) -> String {
+    set_cookie
+        .strip_prefix("callscope_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("a callscope_session cookie")
+        .to_owned()
+}
+
+/// The CSRF token of the first form of a dashboard page.
+pub fn csrf_in(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token in the page")
+        .to_owned()
 }

@@ -9,7 +9,7 @@ use super::{PageError, PageQuery, Viewer};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
-use callscope_model::{MicroUsd, Scope, Timestamp};
+use callscope_model::{CostComponent, MicroUsd, Scope, Timestamp, TransferStatus};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
@@ -24,6 +24,22 @@ const STAGES: &[(&str, &str)] = &[
     ("synthesizer", "metrics.synthesizer_latency_ms.avg"),
 ];
 
+/// The cost components charted per day, as `CostComponent` names them; each has its
+/// `cost.<component>_micro_usd` field and its `cost_<component>` sum in a day's bucket.
+const COMPONENTS: [CostComponent; 5] = [
+    CostComponent::Stt,
+    CostComponent::Llm,
+    CostComponent::Tts,
+    CostComponent::Telephony,
+    CostComponent::Platform,
+];
+/// How a transfer ended, as `transfer.status` says: success first, then the failures.
+const TRANSFER_ENDS: [TransferStatus; 3] = [
+    TransferStatus::Completed,
+    TransferStatus::Failed,
+    TransferStatus::Canceled,
+];
+
 /// The aggregations of the page, as `POST /v1/calls/query` takes them.
 pub(crate) fn request_body(filters: &CallFilters) -> Result<Value, crate::error::ApiError> {
     let latency: serde_json::Map<String, Value> = STAGES
@@ -35,6 +51,15 @@ pub(crate) fn request_body(filters: &CallFilters) -> Result<Value, crate::error:
             )
         })
         .collect();
+    let mut per_day = json!({
+        "status": {"terms": {"field": "status", "size": 10}},
+        "sentiment": {"terms": {"field": "analysis.sentiment", "size": 10}},
+        "transfer": {"terms": {"field": "transfer.status", "size": 10}},
+    });
+    for component in COMPONENTS {
+        per_day[format!("cost_{component}")] =
+            json!({"sum": {"field": format!("cost.{component}_micro_usd")}});
+    }
     Ok(json!({
         "query": filters.query()?,
         "size": 0,
@@ -42,11 +67,7 @@ pub(crate) fn request_body(filters: &CallFilters) -> Result<Value, crate::error:
         "aggs": {
             "per_day": {
                 "date_histogram": {"field": "started_at", "calendar_interval": "day"},
-                "aggs": {
-                    "status": {"terms": {"field": "status", "size": 10}},
-                    "sentiment": {"terms": {"field": "analysis.sentiment", "size": 10}},
-                    "cost": {"sum": {"field": "cost.total_micro_usd"}},
-                },
+                "aggs": per_day,
             },
             "duration": {"histogram": {"field": "duration_ms", "interval": DURATION_BUCKET_MS}},
             "outcomes": {"terms": {"field": "analysis.outcome", "size": 30}},
@@ -101,6 +122,7 @@ pub(crate) async fn page(
             (per_day_chart(&aggs, "sentiment", "sentiment-per-day", "Sentiment per day"))
             (cost_chart(&aggs))
             (latency_chart(&aggs))
+            (transfer_chart(&aggs))
             (terms_chart(&aggs, "tags", "Top tags"))
             (terms_chart(&aggs, "parameters", "Top collected parameters"))
         }
@@ -146,11 +168,35 @@ struct Chart<'a> {
     series: Vec<String>,
     rows: Vec<(String, Vec<f64>)>,
     grouped: bool,
+    /// How the drawn series' values read.
     format: fn(f64) -> String,
+    /// How many of the last series are counts shown only in the table, such as the
+    /// numbers a rate is made of.
+    table_only: usize,
+}
+
+impl Chart<'_> {
+    /// How many of the series are drawn.
+    fn drawn(&self) -> usize {
+        self.series.len().saturating_sub(self.table_only)
+    }
+
+    /// How the value of series `at` reads.
+    fn show(&self, at: usize, value: f64) -> String {
+        if at < self.drawn() {
+            (self.format)(value)
+        } else {
+            count(value)
+        }
+    }
 }
 
 fn count(value: f64) -> String {
     format!("{value:.0}")
+}
+
+fn percent(value: f64) -> String {
+    format!("{value:.1}%")
 }
 
 fn millis(value: f64) -> String {
@@ -207,6 +253,7 @@ fn per_day_chart(aggs: &Value, sub: &str, id: &str, title: &str) -> Markup {
         rows,
         grouped: false,
         format: count,
+        table_only: 0,
     })
 }
 
@@ -231,6 +278,7 @@ fn duration_chart(aggs: &Value) -> Markup {
         rows,
         grouped: false,
         format: count,
+        table_only: 0,
     })
 }
 
@@ -252,6 +300,7 @@ fn terms_chart(aggs: &Value, name: &str, title: &str) -> Markup {
         rows,
         grouped: false,
         format: count,
+        table_only: 0,
     })
 }
 
@@ -259,20 +308,76 @@ fn cost_chart(aggs: &Value) -> Markup {
     let rows = buckets(aggs, "per_day")
         .iter()
         .map(|day| {
-            (
-                bucket_label(day),
-                vec![day["cost"]["value"].as_f64().unwrap_or(0.0)],
-            )
+            let values = COMPONENTS
+                .iter()
+                .map(|component| {
+                    day[format!("cost_{component}")]["value"]
+                        .as_f64()
+                        .unwrap_or(0.0)
+                })
+                .collect();
+            (bucket_label(day), values)
         })
         .collect();
     render(&Chart {
         id: "cost-per-day",
-        title: "Cost per day",
+        title: "Cost per day by component",
         source: "per_day.cost",
-        series: vec!["cost".into()],
+        series: COMPONENTS.iter().map(ToString::to_string).collect(),
         rows,
         grouped: false,
         format: dollars,
+        table_only: 0,
+    })
+}
+
+/// The share of ended transfers that reached someone, per day, with the counts behind it in
+/// the table. Days without an ended transfer have no rate and are left out.
+fn transfer_chart(aggs: &Value) -> Markup {
+    let mut totals = [0.0; TRANSFER_ENDS.len()];
+    let rows = buckets(aggs, "per_day")
+        .iter()
+        .filter_map(|day| {
+            let counts = TRANSFER_ENDS.map(|status| {
+                buckets(day, "transfer")
+                    .iter()
+                    .find(|bucket| bucket["key"] == status.as_str())
+                    .and_then(|bucket| bucket["doc_count"].as_f64())
+                    .unwrap_or(0.0)
+            });
+            let ended: f64 = counts.iter().sum();
+            (ended > 0.0).then(|| {
+                totals
+                    .iter_mut()
+                    .zip(counts)
+                    .for_each(|(total, n)| *total += n);
+                let mut values = vec![counts[0] / ended * 100.0];
+                values.extend(counts);
+                (bucket_label(day), values)
+            })
+        })
+        .collect();
+    let ended: f64 = totals.iter().sum();
+    let title = if ended > 0.0 {
+        format!(
+            "Transfer success rate: {} of {} transfers reached someone",
+            percent(totals[0] / ended * 100.0),
+            count(ended)
+        )
+    } else {
+        "Transfer success rate".to_owned()
+    };
+    let mut series = vec!["success rate".to_owned()];
+    series.extend(TRANSFER_ENDS.iter().map(ToString::to_string));
+    render(&Chart {
+        id: "transfers",
+        title: &title,
+        source: "per_day.transfer",
+        series,
+        rows,
+        grouped: false,
+        format: percent,
+        table_only: TRANSFER_ENDS.len(),
     })
 }
 
@@ -305,6 +410,7 @@ fn latency_chart(aggs: &Value) -> Markup {
         rows,
         grouped: true,
         format: millis,
+        table_only: 0,
     })
 }
 
@@ -325,7 +431,7 @@ struct Bar {
 /// The bars of a chart whose tallest category (or bar, when grouped) reaches `top`.
 fn bars(chart: &Chart<'_>, top: f64) -> Vec<Bar> {
     let width = if chart.grouped {
-        (SLOT - 6.0) / chart.series.len().max(1) as f64
+        (SLOT - 6.0) / chart.drawn().max(1) as f64
     } else {
         SLOT - 6.0
     };
@@ -333,7 +439,7 @@ fn bars(chart: &Chart<'_>, top: f64) -> Vec<Bar> {
     for (slot, (label, values)) in chart.rows.iter().enumerate() {
         let x = 34.0 + slot as f64 * SLOT;
         let mut base = PLOT_HEIGHT;
-        for (series, value) in values.iter().enumerate() {
+        for (series, value) in values.iter().take(chart.drawn()).enumerate() {
             let height = value / top * (PLOT_HEIGHT - 14.0);
             let (x, y) = if chart.grouped {
                 (x + series as f64 * width, PLOT_HEIGHT - height)
@@ -361,10 +467,11 @@ fn bars(chart: &Chart<'_>, top: f64) -> Vec<Bar> {
 
 fn render(chart: &Chart<'_>) -> Markup {
     let span = |values: &[f64]| {
+        let drawn = values.iter().take(chart.drawn()).copied();
         if chart.grouped {
-            values.iter().copied().fold(0.0, f64::max)
+            drawn.fold(0.0, f64::max)
         } else {
-            values.iter().sum()
+            drawn.sum()
         }
     };
     let top = chart
@@ -390,8 +497,8 @@ fn render(chart: &Chart<'_>) -> Markup {
                         }
                     }
                 }
-                @if chart.series.len() > 1 {
-                    ul .legend { @for (at, name) in chart.series.iter().enumerate() { li { span class={ "swatch s" (at % 8) } {} (name) } } }
+                @if chart.drawn() > 1 {
+                    ul .legend { @for (at, name) in chart.series.iter().take(chart.drawn()).enumerate() { li { span class={ "swatch s" (at % 8) } {} (name) } } }
                 }
             }
             details {
@@ -400,7 +507,7 @@ fn render(chart: &Chart<'_>) -> Markup {
                     thead { tr { th scope="col" { "" } @for name in &chart.series { th scope="col" .num { (name) } } } }
                     tbody { @for (label, values) in &chart.rows { tr data-key=(label) {
                         th scope="row" { (label) }
-                        @for value in values { td .num data-value=(value) { ((chart.format)(*value)) } }
+                        @for (at, value) in values.iter().enumerate() { td .num data-value=(value) { (chart.show(at, *value)) } }
                     } } }
                 } }
             }

@@ -13,7 +13,7 @@ use callscope_analysis::Extractor;
 use callscope_model::{
     Agent, Call, CallKind, CallStatus, Channel, CostItem, Direction, DisconnectionReason, Event,
     EventDraft, Flow, LatencyStats, Metrics, Object, Role, Sentiment, Timestamp, TranscriptEntry,
-    Transfer,
+    Transfer, TransferSummary,
 };
 use callscope_model::{DeliveryStatus, WebhookEvent};
 use callscope_query::{
@@ -76,6 +76,8 @@ pub struct CallView<'a> {
     cost_micro_usd: Option<String>,
     credits: Option<f64>,
     report: ReportView<'a>,
+    /// What the attempts in `transfers` came to.
+    transfer: Option<&'a TransferSummary>,
     transfers: Vec<TransferView<'a>>,
     transcript: TranscriptView<'a>,
     span_tree: Option<&'a Object>,
@@ -197,6 +199,7 @@ impl<'a> CallView<'a> {
             cost_micro_usd: total_cost(call),
             credits: call.cost.as_ref().and_then(|c| c.credits),
             report: ReportView::new(call),
+            transfer: call.transfer.as_ref(),
             transfers: Vec::new(),
             transcript: TranscriptView::new(call.started_at, &call.transcript),
             span_tree: call.span_tree.as_ref(),

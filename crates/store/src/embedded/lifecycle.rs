@@ -12,8 +12,8 @@ use crate::{
 };
 use callscope_model::{
     Analysis, Call, CallStatus, ChainStep, DeliveryStatus, FallbackAction, Timestamp, Transfer,
-    TransferReport, ValidationError, WebhookDraft, WebhookEvent, WebhookStatus, apply_report,
-    new_id,
+    TransferReport, TransferSummary, ValidationError, WebhookDraft, WebhookEvent, WebhookStatus,
+    apply_report, new_id,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
@@ -216,7 +216,11 @@ pub(super) fn set_public_recordings(
 
 // ---- transfers -----------------------------------------------------------------------------
 
-fn insert_transfer(connection: &Connection, call_pk: i64, transfer: &Transfer) -> Result<()> {
+pub(super) fn insert_transfer(
+    connection: &Connection,
+    call_pk: i64,
+    transfer: &Transfer,
+) -> Result<()> {
     let inserted = connection
         .prepare_cached(
             "INSERT OR IGNORE INTO transfers (call_pk, id, chain_id, attempt, doc)
@@ -268,6 +272,7 @@ pub(super) fn create_transfer(
         )));
     }
     insert_transfer(connection, pk, transfer)?;
+    summarize_transfers(connection, org, pk, call)?;
     enqueue(
         connection,
         org,
@@ -276,6 +281,14 @@ pub(super) fn create_transfer(
         &serde_json::to_string(transfer)?,
     )?;
     Ok(transfer.clone())
+}
+
+/// Stores on `call` what its transfer attempts came to, so the index sees it.
+fn summarize_transfers(connection: &Connection, org: &str, pk: i64, mut call: Call) -> Result<()> {
+    call.transfer = TransferSummary::of(&load_transfers(connection, pk)?);
+    let id = call.id.clone();
+    touch_call(connection, org, &id, pk, call)?;
+    Ok(())
 }
 
 pub(super) fn report_transfer(
@@ -320,6 +333,7 @@ pub(super) fn report_transfer(
                 &serde_json::to_string(next)?,
             )?;
         }
+        let mut call = call;
         if let Some(fallback) = step
             .fallback_applied
             .as_ref()
@@ -330,12 +344,11 @@ pub(super) fn report_transfer(
             callback.insert("transfer_id".into(), json!(step.transfer.chain_id));
             callback.insert("requested_at".into(), json!(now));
             callback.insert("targets".into(), json!(step.transfer.targets));
-            let mut call = call;
             call.analysis
                 .get_or_insert_with(Analysis::default)
                 .scheduled_callback = Some(callback);
-            touch_call(connection, org, call_id, pk, call)?;
         }
+        summarize_transfers(connection, org, pk, call)?;
     }
     let chain = load_transfers(connection, pk)?;
     Ok((step, chain))

@@ -20,9 +20,9 @@ mod sql;
 use crate::index::SearchIndex;
 use crate::status::{DurationHistogram, IndexStatus, StoreStatus};
 use crate::{
-    AttemptVerdict, CallBuilder, CallPage, Delivery, DeliveryAttempt, DueDelivery, KeyInfo,
-    ListCalls, MetricsBuilder, NewKey, NewSession, Principal, ReportJob, Result, SearchResult,
-    Session, Store, StoreError, WebhookEndpoint, WriteMode, Written,
+    AttemptVerdict, CallBuilder, CallPage, CallRecord, Delivery, DeliveryAttempt, DueDelivery,
+    KeyInfo, ListCalls, MetricsBuilder, NewKey, NewSession, Principal, ReportJob, Result,
+    SearchResult, Session, Store, StoreError, WebhookEndpoint, WriteMode, Written,
 };
 use async_trait::async_trait;
 use callscope_model::{
@@ -446,7 +446,7 @@ impl Store for EmbeddedStore {
             .await
     }
 
-    async fn insert_calls(&self, calls: Vec<(Call, Vec<Event>)>) -> Result<()> {
+    async fn insert_calls(&self, calls: Vec<CallRecord>) -> Result<()> {
         self.write(move |c| sql::insert_calls(c, calls)).await
     }
 

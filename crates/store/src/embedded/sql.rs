@@ -8,12 +8,13 @@ use crate::keys::{
 };
 use crate::list::check_cursor_matches;
 use crate::{
-    CallBuilder, CallPage, Cursor, KeyInfo, ListCalls, MetricsBuilder, NewKey, NewSession, Paging,
-    Principal, Result, Session, SortField, SortOrder, StoreError, WriteMode, Written,
+    CallBuilder, CallPage, CallRecord, Cursor, KeyInfo, ListCalls, MetricsBuilder, NewKey,
+    NewSession, Paging, Principal, Result, Session, SortField, SortOrder, StoreError, WriteMode,
+    Written,
 };
 use callscope_model::{
-    Call, Event, LatencySample, MetricsReport, Scope, Timestamp, TranscriptEntry, UsageRecord,
-    ValidationError, new_id, normalize_transcript, validate_id,
+    Call, Event, LatencySample, MetricsReport, Scope, Timestamp, TranscriptEntry, TransferSummary,
+    UsageRecord, ValidationError, new_id, normalize_transcript, validate_id,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -206,12 +207,17 @@ pub(super) fn write_call(
         _ => {}
     }
     let previous_status = existing_call.as_ref().map(|call| call.status);
+    // Derived from the transfer attempts, which a rewrite of the call leaves alone.
+    let transfer = existing_call
+        .as_ref()
+        .and_then(|call| call.transfer.clone());
     let mut call = build(existing_call)?;
     if call.id != id || call.organization_id != org {
         return Err(StoreError::Internal(
             "a call builder changed the call's identity".into(),
         ));
     }
+    call.transfer = transfer;
     store_call(connection, existing_pk, &mut call)?;
     super::lifecycle::on_call_written(connection, previous_status, &call)?;
     Ok(Written {
@@ -220,17 +226,28 @@ pub(super) fn write_call(
     })
 }
 
-pub(super) fn insert_calls(connection: &Connection, calls: Vec<(Call, Vec<Event>)>) -> Result<()> {
-    for (mut call, events) in calls {
+pub(super) fn insert_calls(connection: &Connection, records: Vec<CallRecord>) -> Result<()> {
+    for CallRecord {
+        mut call,
+        events,
+        transfers,
+    } in records
+    {
         let existing_pk =
             find_call_row(connection, &call.organization_id, &call.id)?.map(|row| row.0);
         if let Some(pk) = existing_pk {
-            connection
-                .prepare_cached("DELETE FROM events WHERE call_pk = ?1")?
-                .execute([pk])?;
+            for table in ["events", "transfers"] {
+                connection
+                    .prepare_cached(&format!("DELETE FROM {table} WHERE call_pk = ?1"))?
+                    .execute([pk])?;
+            }
         }
+        call.transfer = TransferSummary::of(&transfers);
         let pk = store_call(connection, existing_pk, &mut call)?;
         insert_events(connection, pk, &events)?;
+        for transfer in &transfers {
+            super::lifecycle::insert_transfer(connection, pk, transfer)?;
+        }
     }
     Ok(())
 }

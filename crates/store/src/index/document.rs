@@ -13,7 +13,7 @@
 //! on the fast columns) and most are unique per call (times, durations, latencies): in the
 //! inverted index they only cost term-dictionary work at every flush and merge.
 
-use callscope_model::{Call, Role, Timestamp};
+use callscope_model::{Call, Cost, Role, Timestamp};
 use callscope_query::{FieldKind, IndexField};
 use serde_json::{Map, Value, json};
 
@@ -126,10 +126,7 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
         "flow": call.flow,
         "recording": call.recording,
         "metrics": call.metrics,
-        "cost": call.cost.as_ref().map(|cost| json!({
-            "total_micro_usd": cost.total_micro_usd.map(|total| total.0),
-            "credits": cost.credits,
-        })),
+        "cost": call.cost.as_ref().map(cost_fields),
         "analysis": call.analysis.as_ref().map(|analysis| json!({
             "status": analysis.status,
             "outcome": analysis.outcome,
@@ -149,6 +146,7 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
             .map(|parameter| (parameter.name.clone(), parameter.value.clone()))
             .collect::<Map<_, _>>(),
         "tag_counts": tag_counts(call),
+        "transfer": call.transfer,
     });
 
     let texts = texts(call);
@@ -173,6 +171,24 @@ pub(crate) fn build(call: &Call) -> IndexDocument<'_> {
     };
     let num = take_numbers(&mut kw, &mut String::new());
     IndexDocument { kw, num, texts }
+}
+
+/// The cost fields of the catalogue: the total, credits and the sum of each component's
+/// lines (`cost.llm_micro_usd`), so cost per component is a plain `sum` aggregation.
+fn cost_fields(cost: &Cost) -> Value {
+    let mut fields = json!({
+        "total_micro_usd": cost.total_micro_usd.map(|total| total.0),
+        "credits": cost.credits,
+    });
+    for item in &cost.breakdown {
+        let path = format!("{}_micro_usd", item.component.as_str());
+        let sum = fields[&path]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_add(item.micro_usd.0);
+        fields[&path] = json!(sum);
+    }
+    fields
 }
 
 /// The analysed text of `call` as `(field of TEXT_FIELDS, one value)`: each transcript entry

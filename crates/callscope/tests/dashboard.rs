@@ -400,6 +400,76 @@ fn a_user_signs_in_searches_listens_reanalyses_exports_and_deletes_in_a_real_bro
     let (_, settings) = client.get(&format!("/v1/agents/{agent}/analysis"));
     assert_eq!(settings["extractors"][0]["name"], "zip_code", "{settings}");
 
+    // Webhooks: a destination webhooks may not reach comes back as typed with the reason;
+    // one added here is the API's, its signing secret shown once; an edit and a delete
+    // reach the API too.
+    browser.open(&format!("{base}/settings"));
+    browser.fill(&browser.find("#webhook-url"), "http://127.0.0.1:9/hook");
+    browser.click(&browser.find("#webhook-form button[type=submit]"));
+    assert!(
+        browser
+            .text(&browser.find("#webhook-form .error"))
+            .starts_with("url:")
+    );
+    assert_eq!(
+        browser.attribute(&browser.find("#webhook-url"), "value"),
+        "http://127.0.0.1:9/hook"
+    );
+    let errors = browser.console_errors();
+    assert!(
+        errors.len() == 1 && errors[0].contains("400"),
+        "{errors:#?}"
+    );
+    let hook_url = "http://93.184.216.34:9/callscope";
+    browser.fill(&browser.find("#webhook-url"), hook_url);
+    browser.fill(&browser.find("#webhook-description"), "CRM sync");
+    browser.click(&browser.find("#webhook-form button[type=submit]"));
+    let signing = browser.text(&browser.find("#new-webhook-secret"));
+    let (_, hooks) = client.get("/v1/webhooks");
+    let hook = &hooks["webhooks"][0];
+    assert_eq!(hook["url"], hook_url, "{hooks}");
+    assert_eq!(hook["description"], "CRM sync");
+    assert_eq!(hook["enabled"], true);
+    let subscribed: Vec<&str> = hook["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        !subscribed.is_empty() && subscribed.iter().all(|e| e.starts_with("call.")),
+        "{subscribed:?}"
+    );
+    assert!(
+        hook.get("secret")
+            .is_none_or(|secret| secret != signing.as_str())
+    );
+    check_page(&browser, "settings-new-webhook");
+    let hook_id = hook["id"].as_str().unwrap().to_owned();
+    browser.open(&format!("{base}/settings/webhooks/{hook_id}"));
+    browser.click(&browser.find("#webhook-enabled"));
+    browser.click(&browser.find("input[name='event.transfer.updated']"));
+    browser.click(&browser.find("#webhook-form button[type=submit]"));
+    browser.find("#deliveries");
+    let (_, edited) = client.get(&format!("/v1/webhooks/{hook_id}"));
+    assert_eq!(edited["enabled"], false, "{edited}");
+    assert!(
+        edited["events"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("transfer.updated")),
+        "{edited}"
+    );
+    check_page(&browser, "webhook");
+    browser.click(&browser.find("#delete-webhook-confirm"));
+    browser.click(&browser.find("#delete-webhook button[type=submit]"));
+    browser.find("#webhooks");
+    assert_eq!(
+        client.get(&format!("/v1/webhooks/{hook_id}")).0,
+        404,
+        "deleted"
+    );
+
     // A read-only key sees no control that writes, and no settings.
     browser.click(&browser.find("form[action='/sign-out'] button"));
     browser.find("#key");
@@ -647,6 +717,49 @@ fn pages_show_only_the_keys_organization_and_refuse_forged_sessions_and_bare_for
     );
     assert_eq!(status, 404, "another tenant's call is not there to delete");
     assert_eq!(fixture.client().get(&format!("/v1/calls/{victim}")).0, 200);
+    // Nor its webhooks: not on a page, not to edit, not to delete.
+    let (_, hook) = fixture.client().post(
+        "/v1/webhooks",
+        &json!({"url": "http://93.184.216.34:9/a", "events": ["call.ended"]}),
+    );
+    let hook_path = format!("/settings/webhooks/{}", hook["id"].as_str().unwrap());
+    let (_, _, settings) = send(&base, "GET", "/settings", Some(&other_session), None, None);
+    assert!(
+        !settings.contains("93.184.216.34"),
+        "org_b sees the webhook"
+    );
+    for (method, path, form) in [
+        ("GET", hook_path.clone(), None),
+        (
+            "POST",
+            hook_path.clone(),
+            Some(format!(
+                "csrf={other_csrf}&url=http%3A%2F%2F93.184.216.34%2Fb&event.call.ended=yes"
+            )),
+        ),
+        (
+            "POST",
+            format!("{hook_path}/delete"),
+            Some(format!("csrf={other_csrf}&confirm=yes")),
+        ),
+    ] {
+        let (status, _, _) = send(
+            &base,
+            method,
+            &path,
+            Some(&other_session),
+            form.as_deref(),
+            None,
+        );
+        assert_eq!(status, 404, "{method} {path}");
+    }
+    assert_eq!(
+        fixture
+            .client()
+            .get(&format!("/v1/webhooks/{}", hook["id"].as_str().unwrap()))
+            .1["url"],
+        "http://93.184.216.34:9/a"
+    );
 
     // A forged cookie, a key instead of a session, and no cookie at all: the sign-in page.
     for forged in [Some("00".repeat(32)), Some(fixture.key.clone()), None] {
@@ -695,6 +808,21 @@ fn pages_show_only_the_keys_organization_and_refuse_forged_sessions_and_bare_for
         None,
     );
     assert_eq!(status, 403, "signing out needs the token too");
+    let (status, _, _) = send(
+        &base,
+        "POST",
+        "/settings/webhooks",
+        Some(&session),
+        Some("url=http%3A%2F%2F93.184.216.34%2Fc&event.call.ended=yes"),
+        None,
+    );
+    assert_eq!(status, 403, "adding a webhook needs the token");
+    assert_eq!(
+        fixture.client().get("/v1/webhooks").1["webhooks"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
     let (status, headers, _) = send(
         &base,
         "POST",

@@ -816,7 +816,10 @@ const PAGES: &[(&str, &str)] = &[
     ("POST", "/settings/keys/{id}/revoke"),
     ("POST", "/settings/recordings"),
     ("POST", "/settings/agents/{id}/extractors"),
+    ("POST", "/settings/webhooks"),
     ("GET", "/settings/webhooks/{id}"),
+    ("POST", "/settings/webhooks/{id}"),
+    ("POST", "/settings/webhooks/{id}/delete"),
     ("POST", "/settings/webhooks/{id}/deliveries/{tid}/redeliver"),
     ("GET", "/assets/app.css"),
 ];
@@ -853,6 +856,11 @@ const FORM_FIELDS: &[&str] = &[
     "admin",
     "public",
     "extractors",
+    "url",
+    "description",
+    "enabled",
+    "event.call.ended",
+    "event.bogus",
 ];
 
 impl Gen<'_> {
@@ -903,8 +911,18 @@ impl Gen<'_> {
                                              "pattern": *self.rng.pick(&["(", "\\d+", ".*"])}])
                 .to_string(),
                 ("extractors", 1) => self.any(3).to_string(),
-                ("read" | "write" | "admin" | "public", _) => "on".to_owned(),
-                ("confirm", 0) => "delete".to_owned(),
+                ("url", 0 | 1) => (*self.rng.pick(&[
+                    "http://127.0.0.1:9/x",
+                    "http://169.254.169.254/",
+                    "http://93.184.216.34:9/hook",
+                    "ftp://x",
+                    "http://",
+                ]))
+                .to_owned(),
+                ("read" | "write" | "admin" | "public" | "enabled" | "confirm", 0 | 1) => {
+                    "yes".to_owned()
+                }
+                (name, 0 | 1) if name.starts_with("event.") => "yes".to_owned(),
                 _ => self.text(),
             };
             pairs.push(format!("{field}={}", encode(value.as_bytes())));

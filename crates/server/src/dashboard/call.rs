@@ -3,7 +3,7 @@
 //! and the actions on it (re-run analysis, delete).
 
 use super::layout::{self, Section};
-use super::session::CsrfForm;
+use super::session::{ConfirmedForm, CsrfForm};
 use super::{FormBody, PageError, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
@@ -359,28 +359,16 @@ pub(crate) async fn analyze(
     Ok(Redirect::to(&format!("/calls/{}#report", layout::encode_component(&id))).into_response())
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    confirm: String,
-}
-
 /// `POST /calls/{id}/delete`: deletes the call and its recordings, as `DELETE /v1/calls/{id}`.
 pub(crate) async fn delete(
     State(state): State<AppState>,
     viewer: Viewer,
     PathParams(id): PathParams<String>,
-    FormBody(form): FormBody<DeleteForm>,
+    FormBody(form): FormBody<ConfirmedForm>,
 ) -> Result<Response, PageError> {
     viewer.check_csrf(&form.csrf)?;
     viewer.require(Scope::Write)?;
-    if form.confirm != "yes" {
-        return Err(
-            ApiError::InvalidParameter("confirm: tick the box to delete the call".into()).into(),
-        );
-    }
+    form.confirmed("the call")?;
     if !crate::recordings::delete_call(&state, viewer.organization(), &id).await? {
         return Err(ApiError::call_not_found(&id).into());
     }

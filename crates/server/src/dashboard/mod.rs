@@ -56,7 +56,15 @@ pub fn router() -> Router<AppState> {
             "/settings/agents/{agent}/extractors",
             post(settings::extractors),
         )
-        .route("/settings/webhooks/{id}", get(settings::webhook))
+        .route("/settings/webhooks", post(settings::create_webhook))
+        .route(
+            "/settings/webhooks/{id}",
+            get(settings::webhook).post(settings::update_webhook),
+        )
+        .route(
+            "/settings/webhooks/{id}/delete",
+            post(settings::delete_webhook),
+        )
         .route(
             "/settings/webhooks/{id}/deliveries/{delivery}/redeliver",
             post(settings::redeliver),

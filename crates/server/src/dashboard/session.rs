@@ -246,6 +246,28 @@ pub(crate) struct CsrfForm {
     pub csrf: String,
 }
 
+/// A form that deletes something: the CSRF token and the ticked confirmation box.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ConfirmedForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+impl ConfirmedForm {
+    /// Refuses the form unless its box is ticked; `what` names what it deletes.
+    pub(crate) fn confirmed(&self, what: &str) -> Result<(), ApiError> {
+        if self.confirm == "yes" {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidParameter(format!(
+                "confirm: tick the box to delete {what}"
+            )))
+        }
+    }
+}
+
 /// `POST /sign-out`: ends the session and clears the cookie.
 pub(crate) async fn sign_out(
     State(state): State<AppState>,

@@ -1,20 +1,24 @@
 //! `GET /settings` (admin): the organization's API keys (create, with the secret shown once;
-//! revoke), its webhooks with their delivery logs and redelivery, the public-recordings
-//! switch, and each agent's analyzer extractors.
+//! revoke), its webhooks (create, with the signing secret shown once; edit, delete) with
+//! their delivery logs and redelivery, the public-recordings switch, and each agent's
+//! analyzer extractors.
 
 use super::layout::{self, Section};
-use super::session::CsrfForm;
+use super::session::{ConfirmedForm, CsrfForm};
 use super::{FormBody, PageError, PageQuery, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::PathParams;
 use crate::native::dto::AgentSettingsBody;
-use crate::native::lifecycle::agent_settings_value;
+use crate::native::lifecycle::{agent_settings_value, check_destination};
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use callscope_model::Scope;
+use callscope_model::{Scope, WebhookDraft, WebhookEvent};
+use callscope_store::WebhookEndpoint;
 use maud::{Markup, html};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// Deliveries listed per webhook.
 const DELIVERIES_SHOWN: usize = 50;
@@ -27,6 +31,18 @@ pub(crate) struct SettingsParams {
     agent: String,
 }
 
+/// What the settings page says beside its lists after a form: a secret shown once, or a
+/// refused form with what was typed and why.
+#[derive(Default)]
+struct Notices<'a> {
+    key_secret: Option<&'a str>,
+    /// The text of the extractor box and the reason it was refused.
+    extractor_problem: Option<(&'a str, &'a str)>,
+    webhook_secret: Option<&'a str>,
+    /// The new-webhook form as typed, and the reason it was refused.
+    webhook_problem: Option<(&'a WebhookFields, &'a str)>,
+}
+
 /// `GET /settings`.
 pub(crate) async fn page(
     State(state): State<AppState>,
@@ -34,18 +50,41 @@ pub(crate) async fn page(
     PageQuery(params): PageQuery<SettingsParams>,
 ) -> Result<Response, PageError> {
     viewer.require(Scope::Admin)?;
-    let body = settings_body(&state, &viewer, &params.agent, None, None).await?;
+    let body = settings_body(&state, &viewer, &params.agent, Notices::default()).await?;
     Ok(layout::page(&viewer, Section::Settings, "Settings", &body))
 }
 
-/// The page, with a just-created key's secret or a refused extractor edit when there is one.
+/// The settings page as an answer with `status`.
+fn settings_answer(viewer: &Viewer, body: &Markup, status: StatusCode) -> Response {
+    let mut response = layout::page(viewer, Section::Settings, "Settings", body);
+    *response.status_mut() = status;
+    response
+}
+
+/// The settings page answering a refused form (400), the form as typed with the reason.
+async fn refused(
+    state: &AppState,
+    viewer: &Viewer,
+    agent: &str,
+    notices: Notices<'_>,
+) -> Result<Response, PageError> {
+    let body = settings_body(state, viewer, agent, notices).await?;
+    Ok(settings_answer(viewer, &body, StatusCode::BAD_REQUEST))
+}
+
+/// The page, with the notices of the form just sent.
 async fn settings_body(
     state: &AppState,
     viewer: &Viewer,
     agent: &str,
-    new_secret: Option<&str>,
-    extractor_problem: Option<(&str, &str)>,
+    notices: Notices<'_>,
 ) -> Result<Markup, ApiError> {
+    let Notices {
+        key_secret,
+        extractor_problem,
+        webhook_secret,
+        webhook_problem,
+    } = notices;
     let org = viewer.organization();
     let keys = state.store.list_keys(Some(org)).await?;
     let webhooks = state.store.list_webhooks(org).await?;
@@ -69,7 +108,7 @@ async fn settings_body(
         h1 { "Settings" }
         section #keys aria-labelledby="keys-heading" {
             h2 #keys-heading { "API keys" }
-            @if let Some(secret) = new_secret {
+            @if let Some(secret) = key_secret {
                 div #new-key .notice role="status" {
                     p { "The new key's secret, shown only this once. Copy it now:" }
                     p { code #new-secret { (secret) } }
@@ -108,12 +147,21 @@ async fn settings_body(
         }
         section #webhooks aria-labelledby="webhooks-heading" {
             h2 #webhooks-heading { "Webhooks" }
-            @if webhooks.is_empty() { p .hint { "No webhook yet; create one with " code { "POST /v1/webhooks" } "." } }
-            @else { ul { @for hook in &webhooks { li {
+            @if let Some(secret) = webhook_secret {
+                div #new-webhook .notice role="status" {
+                    p { "The new webhook's signing secret, shown only this once. Copy it now:" }
+                    p { code #new-webhook-secret { (secret) } }
+                }
+            }
+            @if webhooks.is_empty() { p .hint { "No webhook yet." } }
+            @else { ul #webhook-list { @for hook in &webhooks { li {
                 a href={ "/settings/webhooks/" (layout::encode_component(&hook.id)) } { (hook.url) }
                 " · " (hook.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "))
                 @if !hook.enabled { " · disabled" }
             } } } }
+            h3 { "Add a webhook" }
+            @let (typed, problem) = webhook_problem.map_or((None, None), |(typed, why)| (Some(typed), Some(why)));
+            (webhook_form(&typed.cloned().unwrap_or_else(WebhookFields::new_endpoint), "/settings/webhooks", csrf, "Add webhook", problem))
         }
         section #recordings aria-labelledby="recordings-heading" {
             h2 #recordings-heading { "Recordings" }
@@ -191,10 +239,12 @@ pub(crate) async fn create_key(
             &scopes,
         )
         .await?;
-    let body = settings_body(&state, &viewer, "", Some(&key.secret), None).await?;
-    let mut response = layout::page(&viewer, Section::Settings, "Settings", &body);
-    *response.status_mut() = axum::http::StatusCode::CREATED;
-    Ok(response)
+    let notices = Notices {
+        key_secret: Some(&key.secret),
+        ..Notices::default()
+    };
+    let body = settings_body(&state, &viewer, "", notices).await?;
+    Ok(settings_answer(&viewer, &body, StatusCode::CREATED))
 }
 
 /// `POST /settings/keys/{id}/revoke`: only a key of the viewer's organization.
@@ -271,47 +321,68 @@ pub(crate) async fn extractors(
             Ok(Redirect::to(&target).into_response())
         }
         Err(ApiError::InvalidParameter(problem)) => {
-            let body = settings_body(
-                &state,
-                &viewer,
-                &agent,
-                None,
-                Some((&form.extractors, &problem)),
-            )
-            .await?;
-            let mut response = layout::page(&viewer, Section::Settings, "Settings", &body);
-            *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-            Ok(response)
+            let notices = Notices {
+                extractor_problem: Some((&form.extractors, &problem)),
+                ..Notices::default()
+            };
+            refused(&state, &viewer, &agent, notices).await
         }
         Err(other) => Err(other.into()),
     }
 }
 
-/// `GET /settings/webhooks/{id}`: an endpoint's deliveries, newest first, each with its
-/// attempts and a redelivery button.
+/// `GET /settings/webhooks/{id}`: an endpoint's settings to edit, and its deliveries,
+/// newest first, each with its attempts and a redelivery button.
 pub(crate) async fn webhook(
     State(state): State<AppState>,
     viewer: Viewer,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, PageError> {
     viewer.require(Scope::Admin)?;
+    let body = webhook_body(&state, &viewer, &id, None).await?;
+    Ok(layout::page(&viewer, Section::Settings, "Webhook", &body))
+}
+
+/// The page of endpoint `id`, with its edit form as typed and the reason it was refused
+/// when it was.
+async fn webhook_body(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    refused: Option<(&WebhookFields, &str)>,
+) -> Result<Markup, ApiError> {
     let org = viewer.organization();
     let endpoint = state
         .store
-        .get_webhook(org, &id)
+        .get_webhook(org, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("webhook `{id}` not found")))?;
+        .ok_or_else(|| webhook_not_found(id))?;
     let deliveries = state
         .store
-        .list_deliveries(org, &id, DELIVERIES_SHOWN)
+        .list_deliveries(org, id, DELIVERIES_SHOWN)
         .await?
         .unwrap_or_default();
     let csrf = &viewer.session.csrf_token;
-    let body = html! {
+    let path = format!("/settings/webhooks/{}", layout::encode_component(id));
+    let (fields, problem) = match refused {
+        Some((typed, why)) => (typed.clone(), Some(why)),
+        None => (WebhookFields::of(&endpoint), None),
+    };
+    Ok(html! {
         p { a href="/settings#webhooks" { "← Settings" } }
         h1 { "Webhook " code { (endpoint.url) } }
         p .hint { (endpoint.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "))
             @if !endpoint.enabled { " · disabled" } }
+        section #edit-webhook aria-labelledby="edit-heading" {
+            h2 #edit-heading { "Settings" }
+            (webhook_form(&fields, &path, csrf, "Save webhook", problem))
+            form #delete-webhook .danger method="post" action={ (path) "/delete" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label { input #delete-webhook-confirm type="checkbox" name="confirm" value="yes" required; " Delete this webhook and its delivery log for good" }
+                button type="submit" { "Delete webhook" }
+            }
+        }
+        h2 { "Deliveries" }
         @if deliveries.is_empty() { p .hint { "Nothing was sent to it yet." } }
         div .table-wrap { table #deliveries {
             thead { tr { th scope="col" { "Event" } th scope="col" { "About" } th scope="col" { "Status" } th scope="col" { "Attempts" } th scope="col" { "Created" } th scope="col" { "" } } }
@@ -329,14 +400,201 @@ pub(crate) async fn webhook(
                     } } }
                 } }
                 td { (layout::minute(delivery.created_at)) }
-                td { form method="post" action={ "/settings/webhooks/" (layout::encode_component(&id)) "/deliveries/" (layout::encode_component(&delivery.id)) "/redeliver" } {
+                td { form method="post" action={ (path) "/deliveries/" (layout::encode_component(&delivery.id)) "/redeliver" } {
                     input type="hidden" name="csrf" value=(csrf);
                     button .link type="submit" { "Redeliver" }
                 } }
             } } }
         } }
-    };
-    Ok(layout::page(&viewer, Section::Settings, "Webhook", &body))
+    })
+}
+
+fn webhook_not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("webhook `{id}` not found"))
+}
+
+/// A webhook form as typed: a URL, a description, an `event.<name>` checkbox per event and
+/// `enabled`. Each event has a name of its own because a URL-encoded form repeats one name
+/// per ticked box, which the form decoder cannot gather into a list.
+#[derive(Clone, Debug)]
+pub(crate) struct WebhookFields {
+    url: String,
+    description: String,
+    events: Vec<WebhookEvent>,
+    enabled: bool,
+}
+
+impl WebhookFields {
+    /// The blank form: every call event ticked, enabled.
+    fn new_endpoint() -> Self {
+        Self {
+            url: String::new(),
+            description: String::new(),
+            events: WebhookEvent::ALL
+                .iter()
+                .copied()
+                .filter(|event| event.as_str().starts_with("call."))
+                .collect(),
+            enabled: true,
+        }
+    }
+
+    fn of(endpoint: &WebhookEndpoint) -> Self {
+        Self {
+            url: endpoint.url.clone(),
+            description: endpoint.description.clone().unwrap_or_default(),
+            events: endpoint.events.clone(),
+            enabled: endpoint.enabled,
+        }
+    }
+
+    fn from_form(form: &BTreeMap<String, String>) -> Self {
+        let ticked = |name: &str| form.get(name).is_some_and(|value| value == "yes");
+        Self {
+            url: form.get("url").map_or("", |url| url.trim()).to_owned(),
+            description: form
+                .get("description")
+                .map_or("", |text| text.trim())
+                .to_owned(),
+            events: WebhookEvent::ALL
+                .iter()
+                .copied()
+                .filter(|event| ticked(&format!("event.{event}")))
+                .collect(),
+            enabled: ticked("enabled"),
+        }
+    }
+
+    /// The draft the API would get: every field set, so an edit replaces them all.
+    fn draft(&self) -> WebhookDraft {
+        WebhookDraft {
+            url: Some(self.url.clone()),
+            events: Some(self.events.clone()),
+            description: Some(self.description.clone()),
+            enabled: Some(self.enabled),
+        }
+    }
+}
+
+fn webhook_form(
+    fields: &WebhookFields,
+    action: &str,
+    csrf: &str,
+    submit: &str,
+    problem: Option<&str>,
+) -> Markup {
+    // One form per page, so the ids stay unique.
+    html! {
+        form #webhook-form .inline-form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            div .field { label for="webhook-url" { "URL" }
+                input #webhook-url type="url" name="url" required maxlength="2048" value=(fields.url) placeholder="https://example.com/callscope"; }
+            div .field { label for="webhook-description" { "Description" }
+                input #webhook-description name="description" maxlength="500" value=(fields.description); }
+            fieldset { legend { "Events" }
+                @for event in WebhookEvent::ALL {
+                    label .check { input type="checkbox" name={ "event." (event) } value="yes" checked[fields.events.contains(event)]; " " (event) }
+                }
+            }
+            label .check { input #webhook-enabled type="checkbox" name="enabled" value="yes" checked[fields.enabled]; " Enabled" }
+            @if let Some(problem) = problem { p .error role="alert" { (problem) } }
+            button type="submit" { (submit) }
+        }
+    }
+}
+
+/// A webhook form sent by an admin with the session's token: the fields as typed, and the
+/// draft the API would get.
+fn webhook_form_sent(
+    viewer: &Viewer,
+    form: &BTreeMap<String, String>,
+) -> Result<(WebhookFields, WebhookDraft), ApiError> {
+    viewer.check_csrf(form.get("csrf").map_or("", String::as_str))?;
+    viewer.require(Scope::Admin)?;
+    let fields = WebhookFields::from_form(form);
+    let draft = fields.draft();
+    Ok((fields, draft))
+}
+
+/// `POST /settings/webhooks`: as `POST /v1/webhooks`, the signing secret shown once; a
+/// refused form comes back as typed with the reason.
+pub(crate) async fn create_webhook(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    FormBody(form): FormBody<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    let (fields, draft) = webhook_form_sent(&viewer, &form)?;
+    match check_destination(&state, &draft, true).await {
+        Ok(()) => {
+            let endpoint = state
+                .store
+                .create_webhook(viewer.organization(), draft)
+                .await?;
+            let notices = Notices {
+                webhook_secret: Some(&endpoint.secret),
+                ..Notices::default()
+            };
+            let body = settings_body(&state, &viewer, "", notices).await?;
+            Ok(settings_answer(&viewer, &body, StatusCode::CREATED))
+        }
+        Err(ApiError::InvalidParameter(problem)) => {
+            let notices = Notices {
+                webhook_problem: Some((&fields, &problem)),
+                ..Notices::default()
+            };
+            refused(&state, &viewer, "", notices).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /settings/webhooks/{id}`: as `PATCH /v1/webhooks/{id}` with every field; a refused
+/// form comes back as typed with the reason.
+pub(crate) async fn update_webhook(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PathParams(id): PathParams<String>,
+    FormBody(form): FormBody<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    let (fields, draft) = webhook_form_sent(&viewer, &form)?;
+    match check_destination(&state, &draft, false).await {
+        Ok(()) => {
+            state
+                .store
+                .update_webhook(viewer.organization(), &id, draft)
+                .await?;
+            state.signals.wake();
+            let target = format!("/settings/webhooks/{}", layout::encode_component(&id));
+            Ok(Redirect::to(&target).into_response())
+        }
+        Err(ApiError::InvalidParameter(problem)) => {
+            let body = webhook_body(&state, &viewer, &id, Some((&fields, &problem))).await?;
+            let mut response = layout::page(&viewer, Section::Settings, "Webhook", &body);
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /settings/webhooks/{id}/delete`: as `DELETE /v1/webhooks/{id}`.
+pub(crate) async fn delete_webhook(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PathParams(id): PathParams<String>,
+    FormBody(form): FormBody<ConfirmedForm>,
+) -> Result<Response, PageError> {
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(Scope::Admin)?;
+    form.confirmed("the webhook")?;
+    if !state
+        .store
+        .delete_webhook(viewer.organization(), &id)
+        .await?
+    {
+        return Err(webhook_not_found(&id).into());
+    }
+    Ok(Redirect::to("/settings#webhooks").into_response())
 }
 
 /// `POST /settings/webhooks/{id}/deliveries/{delivery}/redeliver`: as the API's redeliver.

@@ -32,7 +32,7 @@ const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Refuses a draft whose URL is malformed or whose host has an address webhooks may not
 /// reach (loopback, private, link-local, … unless the operator allowed its range). The
 /// dispatcher checks again at every delivery, against the addresses it connects to.
-async fn check_destination(
+pub(crate) async fn check_destination(
     state: &AppState,
     draft: &WebhookDraft,
     creating: bool,

@@ -19,7 +19,7 @@ mod signing;
 pub use error::ApiError;
 pub use guard::{GuardSettings, Rate, RateSettings};
 pub use lifecycle::{Backoff, ReportSettings, Signals, WebhookSettings, Workers, spawn_workers};
-pub use recordings::RecordingSettings;
+pub use recordings::{Channels, RecordingSettings, recording_folder, recording_resource};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};

@@ -85,7 +85,7 @@ impl RecordingSettings {
     }
 
     fn call_dir(&self, org: &str, id: &str) -> PathBuf {
-        self.dir.join(hex(org.as_bytes())).join(hex(id.as_bytes()))
+        recording_folder(&self.dir, org, id)
     }
 
     fn sign(&self, org: &str, id: &str, channels: Channels, expires: i64) -> String {
@@ -181,6 +181,19 @@ pub(crate) fn is_upload(request: &axum::extract::Request) -> bool {
             .is_some_and(|path| path.as_str() == "/v1/calls/{id}/recording")
 }
 
+/// The folder of a call's recording files under the recordings directory `dir`:
+/// `<dir>/<hex org>/<hex call id>`, holding `<mono|dual>.<wav|mp3|ogg…>`. Hex keeps any id
+/// a safe single path segment.
+pub fn recording_folder(dir: &FsPath, org: &str, id: &str) -> PathBuf {
+    dir.join(hex(org.as_bytes())).join(hex(id.as_bytes()))
+}
+
+/// What a stored recording's `mono`/`dual` field holds: the API resource that answers its
+/// signed link.
+pub fn recording_resource(id: &str, channels: Channels) -> String {
+    format!("/v1/calls/{id}/recording?channels={}", channels.as_str())
+}
+
 /// Which recording of a call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -193,7 +206,7 @@ pub enum Channels {
 }
 
 impl Channels {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Mono => "mono",
             Self::Dual => "dual",
@@ -333,7 +346,7 @@ async fn store_upload(
     // The call says the new recording is there before the file is: if the call cannot be
     // updated, the stored recording stays exactly as it was (the partial file is the
     // caller's to remove). Only then does the new file take the old one's place.
-    let resource = format!("/v1/calls/{id}/recording?channels={}", channels.as_str());
+    let resource = recording_resource(id, channels);
     let builder: callscope_store::CallBuilder = Box::new(move |existing| {
         let mut call =
             existing.ok_or_else(|| ValidationError::new("id", "the call no longer exists"))?;

@@ -1,18 +1,19 @@
 //! The demo's recording files: which generated calls get one, and writing them where and how
 //! the server keeps recordings, so its links and file route serve them as uploads.
 //!
-//! The layout and the `recording` fields are the ones `callscope_server`'s `recordings.rs`
-//! uses for an upload: `<dir>/<hex org>/<hex call id>/<mono|dual>.wav`, and `mono`/`dual`
-//! set to the API resource `/v1/calls/{id}/recording?channels=…`. The server's link endpoint
-//! looks only at the files; the native view offers `recording_resource_uri` only when a
-//! `mono` or `dual` is set. `tests/demo_recordings.rs` checks the two agree through the API.
+//! The layout and the `recording` fields are the server's own for an upload
+//! (`callscope_server::recording_folder` and `recording_resource`): `<folder>/<mono|dual>.wav`,
+//! and `mono`/`dual` set to the API resource `/v1/calls/{id}/recording?channels=…`. The
+//! server's link endpoint looks only at the files; the native view offers
+//! `recording_resource_uri` only when a `mono` or `dual` is set. `tests/demo_recordings.rs`
+//! checks through the API and the signed link that they serve.
 
 use anyhow::Context;
 use callscope_demo::DemoConfig;
 use callscope_demo::audio::{CallAudio, audio_duration_ms, wav_size};
 use callscope_model::{Call, RecordingStatus, Role};
+use callscope_server::{Channels, recording_folder, recording_resource};
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// At most this many demo calls get recording files…
@@ -87,21 +88,19 @@ fn files_size(call: &Call) -> Option<u64> {
 pub(super) fn write(call: &mut Call, dir: &Path) -> anyhow::Result<()> {
     let audio = CallAudio::render(call)
         .with_context(|| format!("call `{}` is too long to render", call.id))?;
-    let folder = dir
-        .join(hex(call.organization_id.as_bytes()))
-        .join(hex(call.id.as_bytes()));
+    let folder = recording_folder(dir, &call.organization_id, &call.id);
     std::fs::create_dir_all(&folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
     let recording = call.recording.get_or_insert_with(Default::default);
     let dual = recording.dual.is_some();
-    store(&folder, "mono", &audio.mono_wav())?;
+    store(&folder, Channels::Mono, &audio.mono_wav())?;
     if dual {
-        store(&folder, "dual", &audio.dual_wav())?;
+        store(&folder, Channels::Dual, &audio.dual_wav())?;
     }
     recording.status = Some(RecordingStatus::Available);
     recording.duration_ms = Some(audio.duration_ms());
-    recording.mono = Some(resource(&call.id, "mono"));
-    recording.dual = dual.then(|| resource(&call.id, "dual"));
+    recording.mono = Some(recording_resource(&call.id, Channels::Mono));
+    recording.dual = dual.then(|| recording_resource(&call.id, Channels::Dual));
     Ok(())
 }
 
@@ -117,25 +116,11 @@ pub(super) fn unlink(call: &mut Call) {
 
 /// Writes `<folder>/<channels>.wav` whole or not at all: a running server never serves half
 /// a file (it looks only at the final names).
-fn store(folder: &Path, channels: &str, bytes: &[u8]) -> anyhow::Result<()> {
+fn store(folder: &Path, channels: Channels, bytes: &[u8]) -> anyhow::Result<()> {
+    let channels = channels.as_str();
     let partial = folder.join(format!("{channels}.demo-partial"));
     let target = folder.join(format!("{channels}.wav"));
     std::fs::write(&partial, bytes)
         .with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, &target).with_context(|| format!("cannot write {}", target.display()))
-}
-
-/// The API resource an upload records as the recording's URL.
-fn resource(id: &str, channels: &str) -> String {
-    format!("/v1/calls/{id}/recording?channels={channels}")
-}
-
-/// Lower-case hex, as the server names recording folders.
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
 }

@@ -208,6 +208,31 @@ pub struct ServeArgs {
     /// Longest an LLM report may take, in milliseconds.
     #[arg(long, env = "CALLSCOPE_LLM_TIMEOUT_MS", default_value_t = 30_000)]
     pub llm_timeout_ms: u64,
+    /// An OpenTelemetry trace whose root span has not come after this many milliseconds
+    /// without any span is closed: its call ends with `disconnection_reason: timeout`.
+    #[arg(
+        long,
+        env = "CALLSCOPE_OTLP_IDLE_TIMEOUT_MS",
+        default_value_t = 300_000,
+        value_parser = clap::value_parser!(u64).range(100..=7 * 24 * 3_600_000)
+    )]
+    pub otlp_idle_timeout_ms: u64,
+    /// Largest OTLP export body once decompressed, in bytes.
+    #[arg(
+        long,
+        env = "CALLSCOPE_OTLP_MAX_DECOMPRESSED_BYTES",
+        default_value_t = 32 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024)
+    )]
+    pub otlp_max_decompressed_bytes: u64,
+    /// Most OTLP exports stored at once; past it an export gets 503 with `Retry-After`.
+    #[arg(
+        long,
+        env = "CALLSCOPE_OTLP_MAX_CONCURRENT_EXPORTS",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..=1024)
+    )]
+    pub otlp_max_concurrent_exports: u32,
     #[command(flatten)]
     pub limits: LimitsArgs,
     #[command(flatten)]

@@ -8,7 +8,8 @@ use callscope_analysis::outbound::DestinationPolicy;
 use callscope_analysis::{LlmConfig, PriceTable, PricingConfig, TrustedRoots};
 use callscope_model::{Scope, Timestamp};
 use callscope_server::{
-    AppState, Backoff, RecordingSettings, ReportSettings, ServerConfig, WebhookSettings,
+    AppState, Backoff, OtlpSettings, RecordingSettings, ReportSettings, ServerConfig,
+    WebhookSettings,
 };
 use callscope_store::IndexMode;
 use callscope_store::Store;
@@ -120,6 +121,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             shutdown_timeout,
             ready_max_index_lag: Duration::from_millis(args.guards.ready_max_index_lag_ms),
             session_ttl: Duration::from_secs(args.session_ttl_secs),
+            otlp: OtlpSettings {
+                max_decompressed_bytes: usize::try_from(args.otlp_max_decompressed_bytes)
+                    .unwrap_or(usize::MAX),
+                max_concurrent_exports: args.otlp_max_concurrent_exports as usize,
+                idle_timeout: Duration::from_millis(args.otlp_idle_timeout_ms),
+            },
         },
     );
     // Reports and deliveries left queued by the last process resume here.

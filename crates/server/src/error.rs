@@ -20,6 +20,8 @@ pub enum ApiError {
     InvalidParameter(String),
     Conflict(String),
     PayloadTooLarge(String),
+    /// A body in an encoding or compression the route does not take.
+    UnsupportedMediaType(String),
     MethodNotAllowed(String),
     /// The client was too slow: an upload stopped sending.
     RequestTimeout(String),
@@ -86,6 +88,9 @@ impl ApiError {
             Self::InvalidParameter(_) => (StatusCode::BAD_REQUEST, "INVALID_PARAMETER"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
+            }
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             Self::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
             Self::RangeNotSatisfiable { .. } => {
@@ -115,6 +120,7 @@ impl std::fmt::Display for ApiError {
             | Self::InvalidParameter(message)
             | Self::Conflict(message)
             | Self::PayloadTooLarge(message)
+            | Self::UnsupportedMediaType(message)
             | Self::MethodNotAllowed(message)
             | Self::RequestTimeout(message)
             | Self::RateLimited { message, .. }

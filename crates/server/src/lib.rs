@@ -11,6 +11,7 @@ mod lifecycle;
 mod metrics;
 mod native;
 mod operations;
+mod otlp;
 mod params;
 mod recordings;
 mod request_log;
@@ -19,6 +20,7 @@ mod signing;
 pub use error::ApiError;
 pub use guard::{GuardSettings, Rate, RateSettings};
 pub use lifecycle::{Backoff, ReportSettings, Signals, WebhookSettings, Workers, spawn_workers};
+pub use otlp::OtlpSettings;
 pub use recordings::{Channels, RecordingSettings, recording_folder, recording_resource};
 
 use axum::Router;
@@ -66,6 +68,8 @@ pub struct ServerConfig {
     pub ready_max_index_lag: Duration,
     /// How long a dashboard sign-in lasts.
     pub session_ttl: Duration,
+    /// The OTLP trace receiver's bounds and idle timeout.
+    pub otlp: OtlpSettings,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +89,7 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             ready_max_index_lag: Duration::from_secs(30),
             session_ttl: Duration::from_secs(12 * 3600),
+            otlp: OtlpSettings::default(),
         }
     }
 }
@@ -105,6 +110,8 @@ pub struct AppState {
     /// Turns true when the server starts shutting down, so that streams that would never
     /// end by themselves (the live page's) end and let the shutdown finish.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The slots behind `config.otlp.max_concurrent_exports`.
+    export_slots: Arc<otlp::ExportSlots>,
 }
 
 impl AppState {
@@ -112,6 +119,7 @@ impl AppState {
         Self {
             store,
             guards: Arc::new(guard::Guards::new(config.guards.clone())),
+            export_slots: Arc::new(otlp::ExportSlots::new(&config.otlp)),
             config: Arc::new(config),
             signals: Arc::default(),
             metrics: Arc::new(metrics::Metrics::new()),

@@ -72,6 +72,55 @@ pub struct CallRecord {
     pub transfers: Vec<Transfer>,
 }
 
+/// One span of a trace as the OpenTelemetry ingest keeps it: opaque JSON, kept once per
+/// `(trace_id, span_id)` whatever the exporter repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpanRecord {
+    pub trace_id: String,
+    pub span_id: String,
+    pub doc: String,
+}
+
+/// What a [`TraceBuilder`] sees of one trace.
+#[derive(Debug)]
+pub struct TraceState<'a> {
+    pub trace_id: &'a str,
+    /// The id the trace's call got when it was first made; it never changes.
+    pub call_id: Option<&'a str>,
+    /// Every span stored for the trace (the `doc`s), in span-id order.
+    pub spans: &'a [String],
+    /// The call as stored, unless it is new (or was deleted).
+    pub existing: Option<&'a Call>,
+    /// The idle timeout is closing the trace: its root span never came.
+    pub idle_closed: bool,
+}
+
+/// Derives a trace's call from everything stored for it. Runs inside the write transaction,
+/// once per trace that gained a span; an invalid result refuses that trace's spans.
+pub type TraceBuilder =
+    Box<dyn Fn(&TraceState<'_>) -> std::result::Result<Call, ValidationError> + Send>;
+
+/// What `ingest_spans` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestedSpans {
+    /// Spans stored for the first time.
+    pub stored: usize,
+    /// Spans already stored (an exporter's retry): they changed nothing.
+    pub repeated: usize,
+    /// The calls made or changed, by id.
+    pub calls: Vec<String>,
+    /// Traces whose call could not be made; none of their spans of this batch were kept.
+    pub refused: Vec<RefusedTrace>,
+}
+
+/// A trace refused by `ingest_spans`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedTrace {
+    pub trace_id: String,
+    pub spans: usize,
+    pub reason: String,
+}
+
 /// What a write did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Written {
@@ -236,6 +285,33 @@ pub trait Store: Send + Sync + 'static {
         organization_id: &str,
         call_id: &str,
     ) -> Result<Option<Vec<Transfer>>>;
+
+    // ---- OpenTelemetry traces ---------------------------------------------------------
+
+    /// Stores spans of traces and, for every trace that gained one, stores the call `derive`
+    /// makes of all its spans (created, or replaced with the lifecycle's webhooks and report
+    /// as for `write_call`), each trace in its own savepoint. A trace closes once its call is
+    /// over. Spans already stored are skipped, so a repeated batch changes nothing.
+    async fn ingest_spans(
+        &self,
+        organization_id: &str,
+        spans: Vec<SpanRecord>,
+        derive: TraceBuilder,
+    ) -> Result<IngestedSpans>;
+
+    /// Open traces whose last span arrived before `before`, oldest first, across
+    /// organizations: `(organization_id, trace_id)`.
+    async fn idle_traces(&self, before: Timestamp, limit: usize) -> Result<Vec<(String, String)>>;
+
+    /// Closes an open trace still idle since `before`: stores the call `derive` makes with
+    /// `idle_closed` set. `None` when a span arrived meanwhile or it is closed already.
+    async fn close_trace(
+        &self,
+        organization_id: &str,
+        trace_id: &str,
+        before: Timestamp,
+        derive: TraceBuilder,
+    ) -> Result<Option<Call>>;
 
     // ---- webhooks ----------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ use callscope_model::{
 };
 use callscope_store::{
     AttemptVerdict, CallBuilder, CallRecord, Cursor, DeliveryAttempt, Durability, EmbeddedStore,
-    ListCalls, Paging, SortField, SortOrder, Store, StoreError, WriteMode, Written,
+    ListCalls, Paging, SortField, SortOrder, SpanRecord, Store, StoreError, TraceBuilder,
+    WriteMode, Written,
 };
 use serde_json::{Value, json};
 use std::cmp::Ordering;
@@ -59,6 +60,7 @@ macro_rules! conformance_suite {
                 delete_removes_the_call_with_its_transcript_and_events,
                 insert_calls_stores_calls_with_events_and_replaces,
                 transfer_attempts_are_summarized_on_their_call,
+                trace_spans_are_kept_once_and_make_one_call_per_trace,
                 keys_authenticate_until_revoked,
                 keys_are_listed_per_organization_without_secrets,
                 sessions_last_until_expiry_sign_out_or_revocation,
@@ -1456,6 +1458,145 @@ async fn transfer_attempts_are_summarized_on_their_call(store: &dyn Store) {
         store.list_transfers(ORG_A, "xfer-bulk").await.unwrap(),
         Some(Vec::new())
     );
+}
+
+fn span(trace: &str, id: &str, text: &str) -> SpanRecord {
+    SpanRecord {
+        trace_id: trace.into(),
+        span_id: id.into(),
+        doc: text.into(),
+    }
+}
+
+/// A trace builder for the test: the call `call-<trace>` says each span's text in span-id
+/// order, ends at a span `end` (or when closed as idle), and cannot be made of a span `bad`.
+fn spoken_trace() -> TraceBuilder {
+    Box::new(|state| {
+        if state.spans.iter().any(|text| text == "bad") {
+            return Err(ValidationError::new("spans", "a bad span"));
+        }
+        let ended = state.idle_closed || state.spans.iter().any(|text| text == "end");
+        let transcript: Vec<Value> = state
+            .spans
+            .iter()
+            .enumerate()
+            .map(|(at, text)| json!({"id": format!("s{at}"), "role": "user", "text": text}))
+            .collect();
+        let id = state
+            .call_id
+            .map_or_else(|| format!("call-{}", state.trace_id), str::to_owned);
+        Ok(call(
+            ORG_A,
+            json!({"id": id, "status": if ended { "completed" } else { "in_progress" },
+                   "transcript": transcript}),
+        ))
+    })
+}
+
+async fn said(store: &dyn Store, id: &str) -> Option<Vec<String>> {
+    stored(store, ORG_A, id).await.map(|call| {
+        call.transcript
+            .into_iter()
+            .map(|entry| entry.text)
+            .collect()
+    })
+}
+
+async fn trace_spans_are_kept_once_and_make_one_call_per_trace(store: &dyn Store) {
+    let first = store
+        .ingest_spans(
+            ORG_A,
+            vec![span("t1", "b", "world"), span("t1", "a", "hello")],
+            spoken_trace(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.stored, first.repeated), (2, 0));
+    assert_eq!(first.calls, ["call-t1"]);
+    assert_eq!(said(store, "call-t1").await.unwrap(), ["hello", "world"]);
+    let before = stored(store, ORG_A, "call-t1").await;
+
+    // An exporter's retry changes nothing.
+    let again = store
+        .ingest_spans(
+            ORG_A,
+            vec![span("t1", "a", "hello"), span("t1", "b", "world")],
+            spoken_trace(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.stored, again.repeated), (0, 2));
+    assert!(again.calls.is_empty());
+    assert_eq!(stored(store, ORG_A, "call-t1").await, before);
+
+    // A trace the builder refuses is refused whole; the batch's other traces land.
+    let mixed = store
+        .ingest_spans(
+            ORG_A,
+            vec![
+                span("t2", "a", "bad"),
+                span("t3", "a", "still"),
+                span("t1", "c", "end"),
+            ],
+            spoken_trace(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mixed.refused.len(), 1);
+    assert_eq!(
+        (mixed.refused[0].trace_id.as_str(), mixed.refused[0].spans),
+        ("t2", 1)
+    );
+    assert_eq!(mixed.stored, 2);
+    assert_eq!(stored(store, ORG_A, "call-t2").await, None);
+    assert_eq!(
+        said(store, "call-t1").await.unwrap(),
+        ["hello", "world", "end"]
+    );
+    let ended = stored(store, ORG_A, "call-t1").await.unwrap();
+    assert_eq!(ended.status, CallStatus::Completed);
+    // Another organization has none of it.
+    assert_eq!(stored(store, ORG_B, "call-t1").await, None);
+
+    // Only the open trace goes idle; closing it ends its call, once.
+    let later = Timestamp::from_millis(Timestamp::now().as_millis() + 60_000).unwrap();
+    let idle = store.idle_traces(later, 10).await.unwrap();
+    assert_eq!(idle, [(ORG_A.to_owned(), "t3".to_owned())]);
+    let closed = store
+        .close_trace(ORG_A, "t3", later, spoken_trace())
+        .await
+        .unwrap()
+        .expect("closed");
+    assert_eq!(closed.status, CallStatus::Completed);
+    assert!(store.idle_traces(later, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .close_trace(ORG_A, "t3", later, spoken_trace())
+            .await
+            .unwrap(),
+        None
+    );
+    // Not idle yet: left alone.
+    let earlier = Timestamp::from_millis(Timestamp::now().as_millis() - 60_000).unwrap();
+    store
+        .ingest_spans(ORG_A, vec![span("t4", "a", "fresh")], spoken_trace())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .close_trace(ORG_A, "t4", earlier, spoken_trace())
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Deleting a call forgets its spans: a late span starts afresh.
+    assert!(store.delete_call(ORG_A, "call-t1").await.unwrap());
+    store
+        .ingest_spans(ORG_A, vec![span("t1", "d", "late")], spoken_trace())
+        .await
+        .unwrap();
+    assert_eq!(said(store, "call-t1").await.unwrap(), ["late"]);
 }
 
 async fn search_matches_numbers_ignoring_ascii_case(store: &dyn Store) {

@@ -1,9 +1,10 @@
 //! The background side of the call lifecycle (DESIGN §6): the worker that writes post-call
-//! reports and the dispatcher that delivers webhooks. Both drain queues the store keeps in
+//! reports, the dispatcher that delivers webhooks, and the sweeper that closes idle traces. Both drain queues the store keeps in
 //! the same transactions as the writes that fill them, so a restart resumes where the last
 //! process stopped; a notification only saves waiting for the next poll.
 
 mod reports;
+mod traces;
 mod webhooks;
 
 pub use reports::{ReportSettings, run_report};
@@ -25,6 +26,8 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Signals {
     reports: Notify,
     deliveries: Notify,
+    /// Only the stop wakes the idle sweeper: it has nothing to do sooner.
+    sweep: Notify,
     stopping: AtomicBool,
 }
 
@@ -57,6 +60,7 @@ pub fn spawn_workers(state: &AppState) -> Workers {
         handles: vec![
             tokio::spawn(reports::run(state.clone())),
             tokio::spawn(webhooks::run(state.clone())),
+            tokio::spawn(traces::run(state.clone())),
         ],
     }
 }
@@ -67,6 +71,7 @@ impl Workers {
     pub async fn stop(self, deadline: Duration) {
         self.signals.stopping.store(true, Ordering::Release);
         self.signals.wake();
+        self.signals.sweep.notify_one();
         let mut handles = self.handles;
         let all = async {
             for handle in &mut handles {

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
                 .delete(handlers::delete_call),
         )
         .route("/calls/{id}/transcript", post(handlers::append_transcript))
+        .route("/traces", post(crate::otlp::export_traces))
         .route("/calls/{id}/metrics", post(handlers::record_metrics))
         .route(
             "/calls/{id}/events",

@@ -16,13 +16,15 @@ mod follower;
 mod lifecycle;
 mod schema;
 mod sql;
+mod traces;
 
 use crate::index::SearchIndex;
 use crate::status::{DurationHistogram, IndexStatus, StoreStatus};
 use crate::{
     AttemptVerdict, CallBuilder, CallPage, CallRecord, Delivery, DeliveryAttempt, DueDelivery,
-    KeyInfo, ListCalls, MetricsBuilder, NewKey, NewSession, Principal, ReportJob, Result,
-    SearchResult, Session, Store, StoreError, WebhookEndpoint, WriteMode, Written,
+    IngestedSpans, KeyInfo, ListCalls, MetricsBuilder, NewKey, NewSession, Principal, ReportJob,
+    Result, SearchResult, Session, SpanRecord, Store, StoreError, TraceBuilder, WebhookEndpoint,
+    WriteMode, Written,
 };
 use async_trait::async_trait;
 use callscope_model::{
@@ -592,6 +594,34 @@ impl Store for EmbeddedStore {
     ) -> Result<Option<Vec<Transfer>>> {
         let (org, call) = (organization_id.to_owned(), call_id.to_owned());
         self.read(move |c| lifecycle::list_transfers(c, &org, &call))
+            .await
+    }
+
+    async fn ingest_spans(
+        &self,
+        organization_id: &str,
+        spans: Vec<SpanRecord>,
+        derive: TraceBuilder,
+    ) -> Result<IngestedSpans> {
+        let org = organization_id.to_owned();
+        self.write(move |c| traces::ingest_spans(c, &org, spans, &derive))
+            .await
+    }
+
+    async fn idle_traces(&self, before: Timestamp, limit: usize) -> Result<Vec<(String, String)>> {
+        self.read(move |c| traces::idle_traces(c, before, limit))
+            .await
+    }
+
+    async fn close_trace(
+        &self,
+        organization_id: &str,
+        trace_id: &str,
+        before: Timestamp,
+        derive: TraceBuilder,
+    ) -> Result<Option<Call>> {
+        let (org, trace) = (organization_id.to_owned(), trace_id.to_owned());
+        self.write(move |c| traces::close_trace(c, &org, &trace, before, &derive))
             .await
     }
 

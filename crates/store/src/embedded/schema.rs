@@ -235,6 +235,28 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
     "#,
+    // 7: OpenTelemetry ingest. A trace's spans, each kept once whatever the exporter
+    // repeats, and the call derived from them (`call_id` once it has one). `open` traces
+    // are swept by the idle timeout, oldest `last_span_at` first.
+    r#"
+    CREATE TABLE traces (
+        pk              INTEGER PRIMARY KEY,
+        organization_id TEXT NOT NULL,
+        trace_id        TEXT NOT NULL,
+        call_id         TEXT,
+        last_span_at    INTEGER NOT NULL,
+        open            INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (organization_id, trace_id)
+    );
+    CREATE INDEX traces_open ON traces (open, last_span_at);
+    CREATE INDEX traces_call ON traces (organization_id, call_id);
+    CREATE TABLE trace_spans (
+        trace_pk INTEGER NOT NULL REFERENCES traces (pk) ON DELETE CASCADE,
+        span_id  TEXT NOT NULL,
+        doc      TEXT NOT NULL,
+        PRIMARY KEY (trace_pk, span_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the schema of `connection` up to date.

@@ -258,6 +258,7 @@ pub(super) fn delete_call(connection: &Connection, org: &str, id: &str) -> Resul
         .execute(params![org, id])?;
     if deleted > 0 {
         record_change(connection, org, id, "delete")?;
+        super::traces::forget_call(connection, org, id)?;
         connection
             .prepare_cached(
                 "DELETE FROM analysis_queue WHERE organization_id = ?1 AND call_id = ?2",

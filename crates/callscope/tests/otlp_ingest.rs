@@ -7,18 +7,15 @@
 
 mod common;
 
+use common::otlp::{export, export_json, exporter, gzip, protobuf, span};
 use common::{Fixture, create_key};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use prost::Message;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message as _;
 use serde_json::{Value, json};
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-/// 2026-11-02T10:00:00Z, in nanoseconds.
-const T0: u64 = 1_793_613_600_000_000_000;
-const MS: u64 = 1_000_000;
+/// The agent every scripted conversation is from.
+const SERVICE: &str = "order-status-bot";
 
 /// One turn of the script: what the caller said, the reply, time to first byte of STT, LLM
 /// and TTS (seconds), user-to-bot latency (seconds), tokens in and out, and audio seconds.
@@ -75,43 +72,6 @@ fn price_table(dir: &std::path::Path) -> std::path::PathBuf {
     ]});
     std::fs::write(&path, prices.to_string()).unwrap();
     path
-}
-
-/// An attribute in OTLP/JSON.
-fn attribute(key: &str, value: &Value) -> Value {
-    let any = match value {
-        Value::String(text) => json!({"stringValue": text}),
-        Value::Bool(flag) => json!({"boolValue": flag}),
-        Value::Number(n) if n.is_i64() => json!({"intValue": n.to_string()}),
-        Value::Number(n) => json!({"doubleValue": n.as_f64()}),
-        _ => json!({}),
-    };
-    json!({"key": key, "value": any})
-}
-
-/// A span of trace `trace` (32 hex digits) in OTLP/JSON; ids are small numbers.
-fn span(
-    trace: &str,
-    id: u64,
-    parent: Option<u64>,
-    name: &str,
-    from_ms: u64,
-    to_ms: u64,
-    attributes: &Value,
-) -> Value {
-    let mut span = json!({
-        "traceId": trace,
-        "spanId": format!("{id:016x}"),
-        "name": name,
-        "kind": 1,
-        "startTimeUnixNano": (T0 + from_ms * MS).to_string(),
-        "endTimeUnixNano": (T0 + to_ms * MS).to_string(),
-        "attributes": attributes.as_object().unwrap().iter().map(|(k, v)| attribute(k, v)).collect::<Vec<_>>(),
-    });
-    if let Some(parent) = parent {
-        span["parentSpanId"] = json!(format!("{parent:016x}"));
-    }
-    span
 }
 
 /// The spans of turn `n` (0-based) of conversation `conversation` in trace `trace`.
@@ -182,55 +142,6 @@ fn root_span(trace: &str, conversation: &str) -> Value {
     )
 }
 
-fn export_json(spans: &[Value]) -> Value {
-    json!({"resourceSpans": [{
-        "resource": {"attributes": [attribute("service.name", &json!("order-status-bot"))]},
-        "scopeSpans": [{"scope": {"name": "pipecat"}, "spans": spans}],
-    }]})
-}
-
-fn protobuf(body: &Value) -> Vec<u8> {
-    serde_json::from_value::<ExportTraceServiceRequest>(body.clone())
-        .unwrap()
-        .encode_to_vec()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-/// A POST of `body` to `/v1/traces`: status, content type and body bytes.
-fn export(
-    base: &str,
-    key: &str,
-    body: &[u8],
-    content_type: &str,
-    gzipped: bool,
-) -> (u16, String, Vec<u8>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut request = agent
-        .post(format!("{base}/v1/traces"))
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", content_type);
-    if gzipped {
-        request = request.header("content-encoding", "gzip");
-    }
-    let mut response = request.send(body).unwrap();
-    let kind = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = response.body_mut().read_to_vec().unwrap();
-    (response.status().as_u16(), kind, bytes)
-}
-
 fn ok_export(
     fixture: &Fixture,
     body: &Value,
@@ -243,8 +154,14 @@ fn ok_export(
         (body.to_string().into_bytes(), "application/json")
     };
     let bytes = if gzipped { gzip(&bytes) } else { bytes };
-    let (status, answered_kind, answer) =
-        export(&fixture.server.base, &fixture.key, &bytes, kind, gzipped);
+    let (status, answered_kind, answer) = export(
+        &exporter(),
+        &fixture.server.base,
+        &fixture.key,
+        &bytes,
+        kind,
+        gzipped,
+    );
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
     assert_eq!(
         answered_kind, kind,
@@ -311,7 +228,7 @@ fn a_pipecat_conversation_exported_in_batches_becomes_a_live_call() {
     // Turn one as JSON: the call is live with what was said so far.
     let answer = ok_export(
         &fixture,
-        &export_json(&turn_spans(TRACE, "conv-77", 0)),
+        &export_json(SERVICE, &turn_spans(TRACE, "conv-77", 0)),
         false,
         false,
     );
@@ -322,12 +239,12 @@ fn a_pipecat_conversation_exported_in_batches_becomes_a_live_call() {
     // Turns two and three as gzip'd protobuf, then the root span as protobuf: it ends.
     let mut later = turn_spans(TRACE, "conv-77", 1);
     later.extend(turn_spans(TRACE, "conv-77", 2));
-    ok_export(&fixture, &export_json(&later), true, true);
+    ok_export(&fixture, &export_json(SERVICE, &later), true, true);
     let grown = call_when(&fixture, "conv-77", |call| texts(call).len() == 6);
     assert_eq!(grown["status"], "in_progress");
     ok_export(
         &fixture,
-        &export_json(&[root_span(TRACE, "conv-77")]),
+        &export_json(SERVICE, &[root_span(TRACE, "conv-77")]),
         true,
         false,
     );
@@ -412,7 +329,7 @@ fn repeated_and_reordered_batches_give_the_same_call() {
         .collect();
     all.push(root_span(TRACE, "conv-a"));
     for chunk in all.chunks(4) {
-        ok_export(&fixture, &export_json(chunk), true, false);
+        ok_export(&fixture, &export_json(SERVICE, chunk), true, false);
     }
     // Ended, and its post-call report written.
     let first = call_when(&fixture, "conv-a", |call| {
@@ -420,7 +337,7 @@ fn repeated_and_reordered_batches_give_the_same_call() {
     });
     // A retry of every batch changes nothing, not even `updated_at`.
     for chunk in all.chunks(4) {
-        ok_export(&fixture, &export_json(chunk), false, true);
+        ok_export(&fixture, &export_json(SERVICE, chunk), false, true);
     }
     let (_, again) = fixture.client().get("/v1/calls/conv-a");
     assert_eq!(again, first);
@@ -433,7 +350,7 @@ fn repeated_and_reordered_batches_give_the_same_call() {
     reversed.push(root_span(other, "conv-b"));
     reversed.reverse();
     for chunk in reversed.chunks(3) {
-        ok_export(&fixture, &export_json(chunk), true, true);
+        ok_export(&fixture, &export_json(SERVICE, chunk), true, true);
     }
     let second = call_when(&fixture, "conv-b", |call| {
         !call["report"]["analysis_status"].is_null()
@@ -457,7 +374,7 @@ fn a_malformed_span_is_refused_alone_with_partial_success() {
     let mut spans = turn_spans(TRACE, "conv-p", 0);
     spans[0]["spanId"] = json!("abcd");
     spans[2]["endTimeUnixNano"] = json!("5");
-    let answer = ok_export(&fixture, &export_json(&spans), false, false);
+    let answer = ok_export(&fixture, &export_json(SERVICE, &spans), false, false);
     let partial = answer.partial_success.expect("partial success");
     assert_eq!(partial.rejected_spans, 2);
     assert!(
@@ -504,7 +421,7 @@ fn status_of(kind: &str, body: &[u8]) -> (i64, String) {
 fn bad_keys_and_bad_bodies_get_otlp_statuses_and_store_nothing() {
     let fixture = Fixture::with_args(&["--otlp-max-decompressed-bytes", "4096"]);
     let base = fixture.server.base.clone();
-    let body = export_json(&turn_spans(TRACE, "conv-x", 0));
+    let body = export_json(SERVICE, &turn_spans(TRACE, "conv-x", 0));
     let reader = create_key(&fixture.data_dir(), "org_a", "read");
     // (key, body, content type, gzip'd, status, gRPC code, what the message says)
     type Case<'a> = (&'a str, Vec<u8>, &'a str, bool, u16, i64, &'a str);
@@ -574,7 +491,7 @@ fn bad_keys_and_bad_bodies_get_otlp_statuses_and_store_nothing() {
         ),
     ];
     for (key, bytes, kind, gzipped, want_status, want_code, says) in cases {
-        let (status, answered, answer) = export(&base, key, &bytes, kind, gzipped);
+        let (status, answered, answer) = export(&exporter(), &base, key, &bytes, kind, gzipped);
         assert_eq!(
             status,
             want_status,
@@ -593,7 +510,7 @@ fn a_conversation_that_stops_exporting_is_closed_by_the_idle_timeout() {
     let fixture = Fixture::with_args(&["--otlp-idle-timeout-ms", "500"]);
     ok_export(
         &fixture,
-        &export_json(&turn_spans(TRACE, "conv-idle", 0)),
+        &export_json(SERVICE, &turn_spans(TRACE, "conv-idle", 0)),
         true,
         false,
     );

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test uses a subset; tests panic on purpose
 
 pub mod browser;
+pub mod otlp;
 pub mod receiver;
 
 use serde_json::Value;

@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::otlp::{export, export_json, exporter, gzip, protobuf, span};
+use common::otlp::{
+    expected_cost, export, export_json, exporter, gzip, price_table, protobuf, span,
+};
 use common::{Fixture, create_key};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
@@ -54,25 +56,6 @@ const SCRIPT: [Turn; 3] = [
         audio_seconds: 1.0,
     },
 ];
-
-/// The price table the server runs with, and the same prices for the expected cost:
-/// micro-USD per unit (speech-to-text is priced per minute, 0.006 USD, so 100 per second).
-const STT_PER_SECOND: u64 = 100;
-const LLM_PER_MILLION_INPUT: u64 = 150_000;
-const LLM_PER_MILLION_OUTPUT: u64 = 600_000;
-const TTS_PER_CHARACTER: u64 = 30;
-
-fn price_table(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("prices.json");
-    let prices = json!({"prices": [
-        {"component": "stt", "provider": "deepgram", "unit": "minutes", "usd": "0.006", "per": 1},
-        {"component": "llm", "provider": "openai", "model": "gpt-4o-mini", "unit": "input_tokens", "usd": "0.15", "per": 1_000_000},
-        {"component": "llm", "provider": "openai", "model": "gpt-4o-mini", "unit": "output_tokens", "usd": "0.60", "per": 1_000_000},
-        {"component": "tts", "provider": "cartesia", "unit": "characters", "usd": "0.00003", "per": 1},
-    ]});
-    std::fs::write(&path, prices.to_string()).unwrap();
-    path
-}
 
 /// The spans of turn `n` (0-based) of conversation `conversation` in trace `trace`.
 fn turn_spans(trace: &str, conversation: &str, n: usize) -> Vec<Value> {
@@ -273,10 +256,7 @@ fn a_pipecat_conversation_exported_in_batches_becomes_a_live_call() {
     let input: i64 = SCRIPT.iter().map(|t| t.tokens.0).sum();
     let output: i64 = SCRIPT.iter().map(|t| t.tokens.1).sum();
     let characters: usize = SCRIPT.iter().map(|t| t.agent.len()).sum();
-    let expected = seconds as u64 * STT_PER_SECOND
-        + input as u64 * LLM_PER_MILLION_INPUT / 1_000_000
-        + output as u64 * LLM_PER_MILLION_OUTPUT / 1_000_000
-        + characters as u64 * TTS_PER_CHARACTER;
+    let expected = expected_cost(seconds, input as u64, output as u64, characters as u64);
     assert_eq!(
         call["cost_micro_usd"],
         expected.to_string(),

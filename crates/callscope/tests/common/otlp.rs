@@ -10,6 +10,38 @@ use std::io::Write as _;
 pub const T0: u64 = 1_793_613_600_000_000_000;
 const MS: u64 = 1_000_000;
 
+/// The price table the server runs with, and the same prices for the expected cost:
+/// micro-USD per unit (speech-to-text is priced per minute, 0.006 USD, so 100 per second).
+pub const STT_PER_SECOND: u64 = 100;
+pub const LLM_PER_MILLION_INPUT: u64 = 150_000;
+pub const LLM_PER_MILLION_OUTPUT: u64 = 600_000;
+pub const TTS_PER_CHARACTER: u64 = 30;
+
+pub fn price_table(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("prices.json");
+    let prices = json!({"prices": [
+        {"component": "stt", "provider": "deepgram", "unit": "minutes", "usd": "0.006", "per": 1},
+        {"component": "llm", "provider": "openai", "model": "gpt-4o-mini", "unit": "input_tokens", "usd": "0.15", "per": 1_000_000},
+        {"component": "llm", "provider": "openai", "model": "gpt-4o-mini", "unit": "output_tokens", "usd": "0.60", "per": 1_000_000},
+        {"component": "tts", "provider": "cartesia", "unit": "characters", "usd": "0.00003", "per": 1},
+    ]});
+    std::fs::write(&path, prices.to_string()).unwrap();
+    path
+}
+
+/// What `price_table` charges, in micro-USD, for this usage.
+pub fn expected_cost(
+    audio_seconds: f64,
+    input_tokens: u64,
+    output_tokens: u64,
+    characters: u64,
+) -> u64 {
+    (audio_seconds * STT_PER_SECOND as f64).round() as u64
+        + input_tokens * LLM_PER_MILLION_INPUT / 1_000_000
+        + output_tokens * LLM_PER_MILLION_OUTPUT / 1_000_000
+        + characters * TTS_PER_CHARACTER
+}
+
 /// An attribute in OTLP/JSON.
 pub fn attribute(key: &str, value: &Value) -> Value {
     let any = match value {

@@ -1590,6 +1590,16 @@ async fn trace_spans_are_kept_once_and_make_one_call_per_trace(store: &dyn Store
         None
     );
 
+    // A new trace never takes over a call it did not make: its call is named by the trace.
+    let mine = call(ORG_A, json!({"id": "call-t9", "status": "completed"}));
+    create(store, &mine).await;
+    store
+        .ingest_spans(ORG_A, vec![span("t9", "a", "intruder")], spoken_trace())
+        .await
+        .unwrap();
+    assert_eq!(said(store, "call-t9").await.unwrap(), Vec::<String>::new());
+    assert_eq!(said(store, "t9").await.unwrap(), ["intruder"]);
+
     // Deleting a call forgets its spans: a late span starts afresh.
     assert!(store.delete_call(ORG_A, "call-t1").await.unwrap());
     store

@@ -1,7 +1,7 @@
 //! OpenTelemetry ingest (migration 7): the spans of each trace, kept once each, and the call
 //! derived from all of them in the same savepoint as the spans that changed it.
 
-use super::sql::{get_call, write_call};
+use super::sql::{find_call_row, get_call, write_call};
 use crate::{
     IngestedSpans, RefusedTrace, Result, SpanRecord, StoreError, TraceBuilder, TraceState,
     WriteMode,
@@ -56,13 +56,22 @@ fn derive_and_store(
         .map(|id| get_call(connection, org, id))
         .transpose()?
         .flatten();
-    let call = derive(&TraceState {
+    let state = TraceState {
         trace_id,
         call_id,
         spans: &spans,
         existing: existing.as_ref(),
         idle_closed,
-    })?;
+    };
+    let mut call = derive(&state)?;
+    // The id the builder chose for a new trace's call belongs to another call: that call is
+    // not this trace's to replace, so this one is named by its trace id.
+    if call_id.is_none() && find_call_row(connection, org, &call.id)?.is_some() {
+        call = derive(&TraceState {
+            call_id: Some(trace_id),
+            ..state
+        })?;
+    }
     if call_id.is_some_and(|id| id != call.id) || call.organization_id != org {
         return Err(StoreError::Internal(
             "a trace builder changed the call's identity".into(),

@@ -502,3 +502,39 @@ fn a_conversation_that_stops_exporting_is_closed_by_the_idle_timeout() {
     );
     assert_eq!(texts(&closed), expected_texts(1));
 }
+
+#[test]
+fn an_uncompressed_export_past_the_api_body_limit_is_taken() {
+    // Exporters send uncompressed by default, and LLM spans carry whole prompts: 200 of them
+    // with 30 KB each is past the 4 MiB of other routes, within the OTLP limit.
+    let fixture = Fixture::new();
+    let prompt = "Answer briefly and politely. ".repeat(1_050);
+    let trace = "1234567890abcdef1234567890abcdef";
+    let spans: Vec<Value> = (0..200)
+        .map(|n| {
+            span(
+                trace,
+                100 + n,
+                None,
+                "llm",
+                n * 10,
+                n * 10 + 5,
+                &json!({
+                "input": prompt, "output": format!("reply {n}"), "conversation.id": "conv-big"}),
+            )
+        })
+        .collect();
+    let body = protobuf(&export_json(SERVICE, &spans));
+    assert!(body.len() > 4 * 1024 * 1024, "{}", body.len());
+    let (status, _, answer) = export(
+        &exporter(),
+        &fixture.server.base,
+        &fixture.key,
+        &body,
+        "application/x-protobuf",
+        false,
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let call = call_when(&fixture, "conv-big", |call| texts(call).len() == 200);
+    assert_eq!(texts(&call)[199].1, "reply 199");
+}

@@ -72,8 +72,15 @@ pub(crate) async fn read_whole_body(
         }
         return response;
     }
+    let (limit, name) = if crate::otlp::is_export(&request) {
+        (
+            state.config.otlp.max_decompressed_bytes,
+            "otlp_max_decompressed_bytes",
+        )
+    } else {
+        (state.config.max_body_bytes, "max_body_bytes")
+    };
     let (parts, body) = request.into_parts();
-    let limit = state.config.max_body_bytes;
     match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -83,7 +90,7 @@ pub(crate) async fn read_whole_body(
             let too_large = std::error::Error::source(&error)
                 .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
             let mut response = if too_large {
-                body_rejection_too_large(limit)
+                body_rejection_too_large(name, limit)
             } else {
                 ApiError::InvalidParameter(format!("cannot read the request body: {error}"))
             }
@@ -97,10 +104,11 @@ pub(crate) async fn read_whole_body(
     }
 }
 
-fn body_rejection_too_large(max_body_bytes: usize) -> ApiError {
+/// A body past the limit `name` of `bytes`.
+fn body_rejection_too_large(name: &str, bytes: usize) -> ApiError {
     ApiError::PayloadTooLarge(format!(
-        "request body is larger than the {max_body_bytes} bytes the server accepts {}",
-        callscope_query::limit_note("max_body_bytes", max_body_bytes)
+        "request body is larger than the {bytes} bytes the server accepts {}",
+        callscope_query::limit_note(name, bytes)
     ))
 }
 
@@ -132,7 +140,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 fn body_rejection(rejection: &BytesRejection, max_body_bytes: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        body_rejection_too_large(max_body_bytes)
+        body_rejection_too_large("max_body_bytes", max_body_bytes)
     } else {
         ApiError::InvalidParameter(format!("cannot read the request body: {rejection}"))
     }

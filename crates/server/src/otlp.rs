@@ -57,6 +57,17 @@ impl Default for OtlpSettings {
     }
 }
 
+/// Whether `request` is a trace export: its body may be as large as the decompressed
+/// limit, since exporters send uncompressed by default and a batch of LLM spans carries
+/// whole prompts.
+pub(crate) fn is_export(request: &axum::extract::Request) -> bool {
+    request.method() == axum::http::Method::POST
+        && request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .is_some_and(|path| path.as_str() == "/v1/traces")
+}
+
 /// The slots behind `max_concurrent_exports`.
 #[derive(Debug)]
 pub(crate) struct ExportSlots(Semaphore);

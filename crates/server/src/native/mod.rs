@@ -30,7 +30,12 @@ pub fn router() -> Router<AppState> {
                 .delete(handlers::delete_call),
         )
         .route("/calls/{id}/transcript", post(handlers::append_transcript))
-        .route("/traces", post(crate::otlp::export_traces))
+        .route(
+            "/traces",
+            post(crate::otlp::export_traces)
+                // Read whole under the OTLP limit instead (`otlp::is_export`).
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/calls/{id}/metrics", post(handlers::record_metrics))
         .route(
             "/calls/{id}/events",

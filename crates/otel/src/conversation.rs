@@ -49,7 +49,7 @@ impl Utterance {
 /// What a runtime's trace says about its conversation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conversation {
-    /// Which mapper read it: `pipecat`, or `otel` for a trace no mapper knows.
+    /// Which mapper read it: `pipecat`, `livekit`, or `otel` for a trace no mapper knows.
     pub runtime: &'static str,
     /// The runtime's own id of the conversation, when the trace carries one.
     pub conversation_id: Option<String>,
@@ -61,6 +61,18 @@ pub struct Conversation {
     pub utterances: Vec<Utterance>,
     pub latency: Vec<LatencySample>,
     pub usage: Vec<UsageRecord>,
+}
+
+impl Conversation {
+    /// When a conversation with root span `root` (once it has come) started and ended: the
+    /// root's times, or the earliest span's start while the root is still to come.
+    pub(crate) fn bounds(spans: &[TraceSpan], root: Option<&TraceSpan>) -> (u64, Option<u64>) {
+        let started = root.map_or_else(
+            || spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0),
+            |root| root.start_unix_nano,
+        );
+        (started, root.map(|root| root.end_unix_nano))
+    }
 }
 
 /// What [`derive_call`] works from.
@@ -83,7 +95,12 @@ pub struct TraceInput<'a> {
 
 /// Attributes that name the agent, first found wins (span, then resource): Callscope's own,
 /// then OpenTelemetry's service name unless the SDK defaulted it.
-const AGENT_ID: &[&str] = &["callscope.agent_id", "agent.id", "service.name"];
+const AGENT_ID: &[&str] = &[
+    "callscope.agent_id",
+    "agent.id",
+    "lk.agent_name",
+    "service.name",
+];
 const AGENT_NAME: &[&str] = &["callscope.agent_name", "agent.name", "lk.agent_name"];
 
 /// The runtime's mapper for these spans.
@@ -91,14 +108,18 @@ pub fn read(spans: &[TraceSpan]) -> Conversation {
     if crate::pipecat::recognizes(spans) {
         return crate::pipecat::read(spans);
     }
+    if crate::livekit::recognizes(spans) {
+        return crate::livekit::read(spans);
+    }
     let root = spans.iter().find(|span| span.parent_span_id.is_none());
+    let (started_unix_nano, ended_unix_nano) = Conversation::bounds(spans, root);
     Conversation {
         runtime: "otel",
         conversation_id: None,
         agent_name: None,
         room_name: None,
-        started_unix_nano: spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0),
-        ended_unix_nano: root.map(|root| root.end_unix_nano),
+        started_unix_nano,
+        ended_unix_nano,
         utterances: Vec::new(),
         latency: Vec::new(),
         usage: Vec::new(),

@@ -4,18 +4,20 @@
 //! of order and sometimes twice. [`decode`] turns an export body into [`TraceSpan`]s (each
 //! span checked alone, so one bad span does not sink its batch); the store keeps every span
 //! of a trace; and [`derive_call`] makes the trace's call from all its spans at once, through
-//! the mapper of the runtime that made them (`pipecat.rs`; a trace no mapper knows still
+//! the mapper of the runtime that made them (`pipecat.rs`, `livekit.rs`; a trace no mapper knows still
 //! becomes a call with its span tree). Deriving from the whole set is what makes repeats
 //! and reordering harmless.
 //!
 //! Code map: `span.rs` (the stored span), `decode.rs` (OTLP protobuf and JSON),
-//! `conversation.rs` (what a mapper reads, and the call made of it), `pipecat.rs`, `tree.rs`
+//! `conversation.rs` (what a mapper reads, and the call made of it), `pipecat.rs`,
+//! `livekit.rs`, `tree.rs`
 //! (the bounded `span_tree`).
 //!
 //! - **Boundary:** no I/O, no HTTP: bytes in, calls out.
 
 mod conversation;
 mod decode;
+mod livekit;
 mod pipecat;
 mod span;
 mod tree;

@@ -15,10 +15,10 @@
 //! Older releases sent `metrics.ttfb_ms` in milliseconds; both are read.
 
 use crate::conversation::{Conversation, Utterance};
-use crate::span::TraceSpan;
+use crate::span::{Ancestry, TraceSpan, by_start};
 use callscope_model::{CostComponent, LatencySample, Role, UsageRecord, UsageUnit};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// A service stage of a turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,28 +66,16 @@ fn ttfb_ms(span: &TraceSpan) -> Option<f64> {
 
 /// The conversation of a Pipecat trace.
 pub(crate) fn read(spans: &[TraceSpan]) -> Conversation {
-    let by_id: HashMap<&str, &TraceSpan> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    let ancestry = Ancestry::of(spans);
     let root = spans.iter().find(|span| span.name == "conversation");
-    // The turn a span belongs to: the nearest `turn` among its ancestors.
-    let turn_of = |span: &TraceSpan| -> Option<&TraceSpan> {
-        let mut parent = span.parent_span_id.as_deref();
-        for _ in 0..32 {
-            let candidate = by_id.get(parent?)?;
-            if candidate.name == "turn" {
-                return Some(candidate);
-            }
-            parent = candidate.parent_span_id.as_deref();
-        }
-        None
-    };
+    let turn_of = |span: &TraceSpan| ancestry.nearest(span, "turn");
     let turn_number = |turn: &TraceSpan| -> u32 {
         turn.number(&["turn.number"])
             .filter(|n| *n >= 0.0 && *n < f64::from(u32::MAX))
             .map_or(0, |n| n as u32)
     };
 
-    let mut ordered: Vec<&TraceSpan> = spans.iter().collect();
-    ordered.sort_by(|a, b| (a.start_unix_nano, &a.span_id).cmp(&(b.start_unix_nano, &b.span_id)));
+    let ordered = by_start(spans);
 
     let mut utterances = Vec::new();
     let mut usage = Vec::new();
@@ -225,6 +213,7 @@ pub(crate) fn read(spans: &[TraceSpan]) -> Conversation {
                 .find_map(|span| span.text(&["conversation.id"]))
         })
         .map(str::to_owned);
+    let (started_unix_nano, ended_unix_nano) = Conversation::bounds(spans, root);
     Conversation {
         runtime: "pipecat",
         conversation_id,
@@ -236,11 +225,8 @@ pub(crate) fn read(spans: &[TraceSpan]) -> Conversation {
             .iter()
             .find_map(|span| span.text(&["room.name", "room_name"]))
             .map(str::to_owned),
-        started_unix_nano: root.map_or_else(
-            || spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0),
-            |root| root.start_unix_nano,
-        ),
-        ended_unix_nano: root.map(|root| root.end_unix_nano),
+        started_unix_nano,
+        ended_unix_nano,
         utterances,
         latency: samples.into_values().collect(),
         usage,

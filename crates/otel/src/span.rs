@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// One span of a trace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,4 +106,39 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// The spans of a trace by id, to walk from a span up through its ancestors.
+pub(crate) struct Ancestry<'a>(HashMap<&'a str, &'a TraceSpan>);
+
+impl<'a> Ancestry<'a> {
+    pub(crate) fn of(spans: &'a [TraceSpan]) -> Self {
+        Self(
+            spans
+                .iter()
+                .map(|span| (span.span_id.as_str(), span))
+                .collect(),
+        )
+    }
+
+    /// The nearest ancestor of `span` named `name`. Parent links are the exporter's: the walk
+    /// stops after 32 steps, so a cycle cannot hold it.
+    pub(crate) fn nearest(&self, span: &TraceSpan, name: &str) -> Option<&'a TraceSpan> {
+        let mut parent = span.parent_span_id.as_deref();
+        for _ in 0..32 {
+            let candidate = self.0.get(parent?)?;
+            if candidate.name == name {
+                return Some(candidate);
+            }
+            parent = candidate.parent_span_id.as_deref();
+        }
+        None
+    }
+}
+
+/// The spans by start time, then id: the same order whatever order they came in.
+pub(crate) fn by_start(spans: &[TraceSpan]) -> Vec<&TraceSpan> {
+    let mut ordered: Vec<&TraceSpan> = spans.iter().collect();
+    ordered.sort_by(|a, b| (a.start_unix_nano, &a.span_id).cmp(&(b.start_unix_nano, &b.span_id)));
+    ordered
 }

@@ -553,3 +553,190 @@ fn mangled_exports_never_panic() {
         "only {decoded} cases decoded: the mutations are too harsh"
     );
 }
+
+/// A LiveKit Agents session of two turns, the second calling a tool, in 1.7's attribute
+/// names or the older ones without `pii.`.
+fn livekit_spans(old_names: bool) -> Vec<Span> {
+    let pii = |key: &str| {
+        if old_names {
+            key.replace("lk.pii.", "lk.")
+        } else {
+            key.to_owned()
+        }
+    };
+    let mut spans = vec![span(
+        1,
+        None,
+        "agent_session",
+        0,
+        20_000,
+        vec![
+            s("lk.job_id", "AJ_9kQ2"),
+            s("lk.agent_name", "concierge"),
+            s(&pii("lk.pii.room_name"), "room-7"),
+        ],
+    )];
+    let turns = [
+        (
+            "What time do you open?",
+            "We open at nine.",
+            0.21,
+            0.33,
+            0.12,
+            1.05,
+            180,
+            6,
+        ),
+        (
+            "Book me for ten tomorrow.",
+            "You're booked for ten tomorrow.",
+            0.18,
+            0.41,
+            0.15,
+            1.30,
+            240,
+            9,
+        ),
+    ];
+    for (n, (user, agent, delay, ttft, ttfb, e2e, input, output)) in turns.into_iter().enumerate() {
+        let at = n as u64 * 10_000;
+        let base = 10 * (n as u8 + 1);
+        spans.push(span(
+            base,
+            Some(1),
+            "user_turn",
+            at,
+            at + 2_000,
+            vec![
+                s(&pii("lk.pii.user_transcript"), user),
+                f("lk.transcription_delay", delay),
+                f("lk.transcript_confidence", 0.9),
+            ],
+        ));
+        spans.push(span(
+            base + 1,
+            Some(1),
+            "agent_turn",
+            at + 2_100,
+            at + 6_000,
+            vec![
+                s(&pii("lk.pii.response.text"), agent),
+                f("lk.e2e_latency", e2e),
+                b("lk.interrupted", false),
+            ],
+        ));
+        spans.push(span(
+            base + 2,
+            Some(base + 1),
+            "llm_node",
+            at + 2_150,
+            at + 2_900,
+            vec![f("lk.response.ttft", ttft)],
+        ));
+        spans.push(span(
+            base + 3,
+            Some(base + 2),
+            "llm_request",
+            at + 2_160,
+            at + 2_880,
+            vec![
+                i("gen_ai.usage.input_tokens", input),
+                i("gen_ai.usage.output_tokens", output),
+                s("gen_ai.provider.name", "openai"),
+                s("gen_ai.request.model", "gpt-4o-mini"),
+            ],
+        ));
+        if n == 1 {
+            spans.push(span(
+                base + 6,
+                Some(base + 1),
+                "function_tool",
+                at + 2_950,
+                at + 3_050,
+                vec![
+                    s("lk.function_tool.name", "book_slot"),
+                    s(
+                        &pii("lk.pii.function_tool.arguments"),
+                        "{\"time\": \"10:00\"}",
+                    ),
+                    s(&pii("lk.pii.function_tool.output"), "booked"),
+                ],
+            ));
+        }
+        spans.push(span(
+            base + 4,
+            Some(base + 1),
+            "tts_node",
+            at + 3_100,
+            at + 5_900,
+            vec![f("lk.response.ttfb", ttfb)],
+        ));
+        spans.push(span(
+            base + 5,
+            Some(base + 4),
+            "tts_request",
+            at + 3_110,
+            at + 5_800,
+            vec![
+                s(&pii("lk.pii.input_text"), agent),
+                s("gen_ai.provider.name", "cartesia"),
+            ],
+        ));
+    }
+    spans
+}
+
+#[test]
+fn a_livekit_session_becomes_its_conversation() {
+    for old_names in [false, true] {
+        let call = call_of(&decoded(livekit_spans(old_names)), false);
+        assert_eq!(call.id, "AJ_9kQ2", "old names: {old_names}");
+        assert_eq!(call.status.as_str(), "completed");
+        assert_eq!(call.agent.id.as_deref(), Some("concierge"));
+        assert_eq!(call.room_name.as_deref(), Some("room-7"));
+        let said: Vec<(Role, &str)> = call
+            .transcript
+            .iter()
+            .map(|e| (e.role, e.text.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (Role::User, "What time do you open?"),
+                (Role::Agent, "We open at nine."),
+                (Role::User, "Book me for ten tomorrow."),
+                (Role::Tool, "book_slot"),
+                (Role::Agent, "You're booked for ten tomorrow."),
+            ]
+        );
+        let tool = call.transcript[3]
+            .metadata
+            .as_ref()
+            .unwrap_or_else(|| panic!("tool details"));
+        assert_eq!(tool["arguments"], json!("{\"time\": \"10:00\"}"));
+        assert_eq!(tool["output"], json!("booked"));
+        let metrics = call.metrics.as_ref().unwrap_or_else(|| panic!("metrics"));
+        let avg = |stats: &Option<callscope_model::LatencyStats>| {
+            stats.as_ref().and_then(|s| s.avg).unwrap_or(-1.0)
+        };
+        let close = |got: f64, want: f64| assert!((got - want).abs() <= 0.05, "{got} vs {want}");
+        close(avg(&metrics.transcriber_latency_ms), (210.0 + 180.0) / 2.0);
+        close(avg(&metrics.agent_latency_ms), (330.0 + 410.0) / 2.0);
+        close(avg(&metrics.synthesizer_latency_ms), (120.0 + 150.0) / 2.0);
+        close(avg(&metrics.end_to_end_latency_ms), (1050.0 + 1300.0) / 2.0);
+        let cost = call.cost.as_ref().unwrap_or_else(|| panic!("cost"));
+        let units = |unit: &str| -> f64 {
+            cost.breakdown
+                .iter()
+                .filter(|line| line.unit.as_deref() == Some(unit))
+                .filter_map(|line| line.units)
+                .sum()
+        };
+        assert_eq!(units("input_tokens"), 420.0);
+        assert_eq!(units("output_tokens"), 15.0);
+        assert_eq!(
+            units("characters"),
+            ("We open at nine.".len() + "You're booked for ten tomorrow.".len()) as f64
+        );
+    }
+}

@@ -199,14 +199,18 @@ impl Price {
     /// Micro-USD for `milli_units` thousandths of the unit, rounded half up.
     fn micro_usd(&self, milli_units: u128) -> u128 {
         let denominator = self.per_milli * PICO_PER_MICRO;
-        (self.pico_usd * milli_units + denominator / 2) / denominator
+        // Saturating: a bill past u128 pico-USD is not a bill, but it must not panic.
+        self.pico_usd
+            .saturating_mul(milli_units)
+            .saturating_add(denominator / 2)
+            / denominator
     }
 }
 
 /// The unit usage is counted in, and how many of it `amount` units are.
 fn base_units(unit: UsageUnit, amount: u128) -> (UsageUnit, u128) {
     match unit {
-        UsageUnit::Minutes => (UsageUnit::Seconds, amount * 60),
+        UsageUnit::Minutes => (UsageUnit::Seconds, amount.saturating_mul(60)),
         other => (other, amount),
     }
 }
@@ -301,7 +305,9 @@ impl PriceTable {
                 milli_units,
             };
             match lines.iter_mut().find(|known| known.same_key(&line)) {
-                Some(known) => known.milli_units += line.milli_units,
+                Some(known) => {
+                    known.milli_units = known.milli_units.saturating_add(line.milli_units);
+                }
                 None => lines.push(line),
             }
         }
@@ -310,7 +316,7 @@ impl PriceTable {
         for line in &lines {
             let price = self.find(line).ok_or_else(|| self.no_price(line))?;
             let micro = price.micro_usd(line.milli_units);
-            total += micro;
+            total = total.saturating_add(micro);
             #[allow(clippy::cast_precision_loss)] // a display figure of units
             let units = line.milli_units as f64 / 1_000.0;
             breakdown.push(CostItem {

@@ -27,7 +27,7 @@ pub use transfer::{
     ChainStep, Fallback, IllegalTransition, Transfer, TransferDraft, TransferReport,
     TransferSummary, apply_report,
 };
-pub use usage::{LatencySample, MetricsReport, UsageRecord};
+pub use usage::{LatencySample, MAX_UNITS, MetricsReport, UsageRecord};
 pub use webhook::WebhookDraft;
 
 /// A value the model refuses, with the dotted path of the offending field.

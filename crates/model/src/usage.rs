@@ -51,9 +51,19 @@ pub struct LatencySample {
     pub end_to_end_ms: Option<f64>,
 }
 
+impl LatencySample {
+    /// Whether the sample measures any stage.
+    pub fn measures_anything(&self) -> bool {
+        self.transcriber_ms.is_some()
+            || self.agent_ms.is_some()
+            || self.synthesizer_ms.is_some()
+            || self.end_to_end_ms.is_some()
+    }
+}
+
 /// Largest amount one usage record may report, in its unit: far above any call, low enough
 /// that priced sums stay exact.
-const MAX_UNITS: f64 = 1e12;
+pub const MAX_UNITS: f64 = 1e12;
 /// Longest latency a sample may report (an hour).
 const MAX_LATENCY_MS: f64 = 3.6e6;
 

@@ -233,6 +233,18 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=1024)
     )]
     pub otlp_max_concurrent_exports: u32,
+    /// A LiveKit project whose agents send their traces and session reports here
+    /// (`LIVEKIT_OBSERVABILITY_URL` pointed at this server): `ORG=API_KEY:API_SECRET`, the
+    /// project's API key and secret, repeated or comma-separated. Their tokens are verified
+    /// with the secret and land in ORG. Prefer the variable or the config file, since a
+    /// flag's value shows in the process list.
+    #[arg(
+        long,
+        env = "CALLSCOPE_LIVEKIT_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub livekit_key: Vec<String>,
     #[command(flatten)]
     pub limits: LimitsArgs,
     #[command(flatten)]

@@ -8,7 +8,7 @@ use callscope_analysis::outbound::DestinationPolicy;
 use callscope_analysis::{LlmConfig, PriceTable, PricingConfig, TrustedRoots};
 use callscope_model::{Scope, Timestamp};
 use callscope_server::{
-    AppState, Backoff, OtlpSettings, RecordingSettings, ReportSettings, ServerConfig,
+    AppState, Backoff, LiveKitKeys, OtlpSettings, RecordingSettings, ReportSettings, ServerConfig,
     WebhookSettings,
 };
 use callscope_store::IndexMode;
@@ -34,6 +34,8 @@ fn price_table(file: Option<&Path>) -> anyhow::Result<PriceTable> {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Refuse a bad price table or certificate file before touching the store.
     let prices = price_table(args.price_table.as_deref())?;
+    let livekit_keys = LiveKitKeys::parse(args.livekit_key.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("--livekit-key: {e}"))?;
     let trusted_roots = match &args.tls_ca_file {
         Some(file) => TrustedRoots::from_pem_file(file)?,
         None => TrustedRoots::Public,
@@ -126,6 +128,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     .unwrap_or(usize::MAX),
                 max_concurrent_exports: args.otlp_max_concurrent_exports as usize,
                 idle_timeout: Duration::from_millis(args.otlp_idle_timeout_ms),
+                livekit_keys,
             },
         },
     );

@@ -6,8 +6,8 @@ use crate::span::TraceSpan;
 use crate::tree::span_tree;
 use callscope_analysis::{PriceTable, latency_metrics};
 use callscope_model::{
-    Call, LatencySample, Role, Timestamp, UsageRecord, ValidationError, WriteContext,
-    call_from_json, validate_id,
+    Call, Cost, LatencySample, MAX_UNITS, Role, Timestamp, UsageRecord, ValidationError,
+    WriteContext, call_from_json, validate_id,
 };
 use serde_json::{Map, Value, json};
 
@@ -228,21 +228,49 @@ pub fn derive_call(input: &TraceInput<'_>) -> Result<Call, ValidationError> {
     if let Some(existing) = input.existing {
         call.analysis.clone_from(&existing.analysis);
         call.recording.clone_from(&existing.recording);
+        // Spans without content (a runtime that redacts them) never erase the transcript
+        // and latency another source gave, such as LiveKit's session report.
+        if conversation.utterances.is_empty() {
+            call.transcript.clone_from(&existing.transcript);
+        }
+        if conversation.latency.is_empty() {
+            call.metrics.clone_from(&existing.metrics);
+        }
     }
-    // Usage no price covers is left out of the cost rather than refusing the trace.
-    let priced: Vec<UsageRecord> = conversation
-        .usage
-        .iter()
-        .filter(|record| input.prices.cost(std::slice::from_ref(record)).is_ok())
-        .cloned()
-        .collect();
-    if !priced.is_empty() {
-        call.cost = input.prices.cost(&priced).ok();
+    // A session's own account of its usage (LiveKit's session report) covers what its spans
+    // do not (speech-to-text), so it prices the call once it has come.
+    let reported = input
+        .existing
+        .map(crate::livekit_report::reported_usage_of)
+        .unwrap_or_default();
+    let usage = if reported.is_empty() {
+        &conversation.usage
+    } else {
+        &reported
+    };
+    if let Some(cost) = priced_cost(input.prices, usage) {
+        call.cost = Some(cost);
     }
     if !conversation.latency.is_empty() {
         call.metrics = Some(latency_metrics(&conversation.latency));
     }
     Ok(call)
+}
+
+/// The cost of `usage`, leaving out what no price covers, and figures past the bound the
+/// usage API holds writers to, rather than refusing them; none when nothing is priced.
+pub(crate) fn priced_cost(prices: &PriceTable, usage: &[UsageRecord]) -> Option<Cost> {
+    let priced: Vec<UsageRecord> = usage
+        .iter()
+        .filter(|record| record.units.is_finite() && (0.0..=MAX_UNITS).contains(&record.units))
+        .filter(|record| prices.cost(std::slice::from_ref(record)).is_ok())
+        .cloned()
+        .collect();
+    if priced.is_empty() {
+        None
+    } else {
+        prices.cost(&priced).ok()
+    }
 }
 
 fn first_text<'a>(spans: &'a [TraceSpan], keys: &[&str]) -> Option<&'a str> {

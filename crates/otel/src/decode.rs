@@ -157,7 +157,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Key-value pairs as a JSON object: the first [`MAX_ATTRIBUTES`] keys, the last value of a
 /// repeated key.
-fn attributes(pairs: &[KeyValue]) -> Map<String, Value> {
+pub(crate) fn attributes(pairs: &[KeyValue]) -> Map<String, Value> {
     let mut object = Map::new();
     for pair in pairs {
         if object.len() >= MAX_ATTRIBUTES && !object.contains_key(&pair.key) {
@@ -169,7 +169,7 @@ fn attributes(pairs: &[KeyValue]) -> Map<String, Value> {
 }
 
 /// An attribute value as JSON; an empty value (which OTLP allows) is null.
-fn value(value: Option<&AnyValue>, depth: usize) -> Value {
+pub(crate) fn value(value: Option<&AnyValue>, depth: usize) -> Value {
     let Some(inner) = value.and_then(|v| v.value.as_ref()) else {
         return Value::Null;
     };
@@ -205,4 +205,33 @@ fn value(value: Option<&AnyValue>, depth: usize) -> Value {
         // A reference into a profiles dictionary, which traces do not have.
         any_value::Value::StringValueStrindex(_) => Value::Null,
     }
+}
+
+/// An export request of another signal than traces, in `encoding`.
+pub(crate) fn parse<M: Message + Default + serde::de::DeserializeOwned>(
+    body: &[u8],
+    encoding: Encoding,
+    name: &str,
+) -> Result<M, DecodeError> {
+    match encoding {
+        Encoding::Protobuf => {
+            M::decode(body).map_err(|e| DecodeError(format!("not an OTLP {name}: {e}")))
+        }
+        Encoding::Json => serde_json::from_slice(body)
+            .map_err(|e| DecodeError(format!("not an OTLP/JSON {name}: {e}"))),
+    }
+}
+
+/// Checks that `body` is a metrics export request, and counts its metrics. Callscope keeps
+/// none: a call's latency comes from its spans, which carry the same figures per turn.
+pub fn count_metrics(body: &[u8], encoding: Encoding) -> Result<usize, DecodeError> {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    Ok(
+        parse::<ExportMetricsServiceRequest>(body, encoding, "ExportMetricsServiceRequest")?
+            .resource_metrics
+            .iter()
+            .flat_map(|resource| &resource.scope_metrics)
+            .map(|scope| scope.metrics.len())
+            .sum(),
+    )
 }

@@ -8,16 +8,18 @@
 //! becomes a call with its span tree). Deriving from the whole set is what makes repeats
 //! and reordering harmless.
 //!
-//! Code map: `span.rs` (the stored span), `decode.rs` (OTLP protobuf and JSON),
-//! `conversation.rs` (what a mapper reads, and the call made of it), `pipecat.rs`,
-//! `livekit.rs`, `tree.rs`
-//! (the bounded `span_tree`).
+//! Code map: `span.rs` (the stored span), `decode.rs` (OTLP protobuf and JSON; metrics are
+//! checked and counted, not kept), `conversation.rs` (what a mapper reads, and the call made
+//! of it), `pipecat.rs`, `livekit.rs`, `livekit_report.rs` (LiveKit's session report: the
+//! upload's header and chat history as a call, and the `session report` log record's usage
+//! as its cost), `tree.rs` (the bounded `span_tree`).
 //!
 //! - **Boundary:** no I/O, no HTTP: bytes in, calls out.
 
 mod conversation;
 mod decode;
 mod livekit;
+mod livekit_report;
 mod pipecat;
 mod span;
 mod tree;
@@ -26,6 +28,12 @@ mod tree;
 mod tests;
 
 pub use conversation::{Conversation, TraceInput, Utterance, derive_call, read};
-pub use decode::{Batch, DecodeError, Encoding, MAX_ATTRIBUTES, MAX_STRING_BYTES, decode};
+pub use decode::{
+    Batch, DecodeError, Encoding, MAX_ATTRIBUTES, MAX_STRING_BYTES, count_metrics, decode,
+};
+pub use livekit_report::{
+    ProtoTimestamp, RecordingHeader, ReportedUsage, SessionReport, complete_with_report,
+    report_call, reported_usage, usage_records, with_reported_usage,
+};
 pub use span::{SpanEvent, SpanStatus, TraceSpan};
 pub use tree::{MAX_TREE_SPANS, span_tree};

@@ -7,9 +7,12 @@
 //! `lk.transcription_delay` in seconds), an `agent_turn` per reply (`lk.pii.response.text`,
 //! `lk.e2e_latency` in seconds, `lk.interrupted`) holding `llm_node` (`lk.response.ttft`),
 //! `llm_request` (`gen_ai.usage.*`, `gen_ai.provider.name`, `gen_ai.request.model`),
-//! `tts_node` (`lk.response.ttfb`), `tts_request` (`lk.pii.input_text`) and `function_tool`
+//! `tts_node` (`lk.response.ttfb`, and the TTS's `gen_ai.provider.name` and model),
+//! `tts_request` (`lk.pii.input_text`) and `function_tool`
 //! (`lk.function_tool.name`, `lk.pii.function_tool.arguments`, `…output`) spans. Releases
 //! before 1.7 named the content keys without `pii.` (`lk.user_transcript`, …): both are read.
+//! No span carries speech-to-text usage; the session report's usage does
+//! (`livekit_report.rs`).
 
 use crate::conversation::{Conversation, Utterance};
 use crate::span::{Ancestry, TraceSpan, by_start};
@@ -30,6 +33,8 @@ pub(crate) fn recognizes(spans: &[TraceSpan]) -> bool {
 const USER_TRANSCRIPT: &[&str] = &["lk.pii.user_transcript", "lk.user_transcript"];
 const RESPONSE_TEXT: &[&str] = &["lk.pii.response.text", "lk.response.text"];
 const TTS_INPUT: &[&str] = &["lk.pii.input_text", "lk.input_text"];
+/// `job_id` is what LiveKit's own exporter (`_setup_cloud_tracer`) stamps on every span.
+const JOB_ID: &[&str] = &["lk.job_id", "job_id"];
 const ROOM: &[&str] = &["lk.pii.room_name", "lk.room_name"];
 const TOOL_ARGUMENTS: &[&str] = &[
     "lk.pii.function_tool.arguments",
@@ -166,11 +171,14 @@ pub(crate) fn read(spans: &[TraceSpan]) -> Conversation {
             }
             "tts_request" => {
                 if let Some(text) = span.text(TTS_INPUT) {
+                    // 1.7 names the provider and model on the node, not on each request.
+                    let node = ancestry.nearest(span, "tts_node");
+                    let of_node = |keys| node.and_then(|node| node.text(keys)).map(str::to_owned);
                     usage.push(UsageRecord {
                         id: Some(format!("{}.characters", span.span_id)),
                         component: CostComponent::Tts,
-                        provider,
-                        model,
+                        provider: provider.or_else(|| of_node(PROVIDER)),
+                        model: model.or_else(|| of_node(MODEL)),
                         units: text.chars().count() as f64,
                         unit: UsageUnit::Characters,
                     });
@@ -193,18 +201,13 @@ pub(crate) fn read(spans: &[TraceSpan]) -> Conversation {
             _ => {}
         }
     }
-    samples.retain(|sample| {
-        sample.transcriber_ms.is_some()
-            || sample.agent_ms.is_some()
-            || sample.synthesizer_ms.is_some()
-            || sample.end_to_end_ms.is_some()
-    });
+    samples.retain(LatencySample::measures_anything);
     let (started_unix_nano, ended_unix_nano) = Conversation::bounds(spans, root);
     Conversation {
         runtime: "livekit",
         conversation_id: spans
             .iter()
-            .find_map(|span| span.text(&["lk.job_id"]))
+            .find_map(|span| span.text(JOB_ID))
             .map(str::to_owned),
         agent_name: spans
             .iter()

@@ -8,6 +8,7 @@ mod extract;
 mod guard;
 mod insights;
 mod lifecycle;
+mod livekit;
 mod metrics;
 mod native;
 mod operations;
@@ -20,6 +21,7 @@ mod signing;
 pub use error::ApiError;
 pub use guard::{GuardSettings, Rate, RateSettings};
 pub use lifecycle::{Backoff, ReportSettings, Signals, WebhookSettings, Workers, spawn_workers};
+pub use livekit::LiveKitKeys;
 pub use otlp::OtlpSettings;
 pub use recordings::{Channels, RecordingSettings, recording_folder, recording_resource};
 
@@ -225,6 +227,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .nest("/v1", native::router())
         .nest("/insights", insights::router())
+        .nest("/observability", livekit::router())
         .merge(dashboard::router())
         .route(
             "/recordings/{org}/{id}/{channels}",

@@ -17,13 +17,14 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Caller;
+use crate::livekit::LiveKitKeys;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callscope_analysis::PriceTable;
 use callscope_model::{Scope, Timestamp, ValidationError};
-use callscope_otel::{Encoding, TraceInput, TraceSpan, decode, derive_call};
+use callscope_otel::{Encoding, TraceInput, TraceSpan, count_metrics, decode, derive_call};
 use callscope_query::limit_note;
 use callscope_store::{SpanRecord, TraceBuilder};
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -45,6 +46,8 @@ pub struct OtlpSettings {
     /// A trace whose root span has not come after this long without any span is closed,
     /// its call ended with `disconnection_reason: timeout`.
     pub idle_timeout: Duration,
+    /// The LiveKit projects whose agents may send to `/observability` (`livekit.rs`).
+    pub livekit_keys: LiveKitKeys,
 }
 
 impl Default for OtlpSettings {
@@ -53,6 +56,7 @@ impl Default for OtlpSettings {
             max_decompressed_bytes: 32 * 1024 * 1024,
             max_concurrent_exports: 8,
             idle_timeout: Duration::from_secs(300),
+            livekit_keys: LiveKitKeys::default(),
         }
     }
 }
@@ -62,10 +66,11 @@ impl Default for OtlpSettings {
 /// whole prompts.
 pub(crate) fn is_export(request: &axum::extract::Request) -> bool {
     request.method() == axum::http::Method::POST
-        && request
+        && (request
             .extensions()
             .get::<axum::extract::MatchedPath>()
             .is_some_and(|path| path.as_str() == "/v1/traces")
+            || crate::livekit::is_export(request))
 }
 
 /// The slots behind `max_concurrent_exports`.
@@ -240,14 +245,79 @@ pub async fn export_traces(
     caller: Result<Caller, ApiError>,
     body: Bytes,
 ) -> Response {
-    let encoding = match encoding_of(&headers) {
+    receive_traces(&state, &headers, caller, body).await
+}
+
+/// A trace export from `caller` (an API key's, or a LiveKit agent's): stored, and answered
+/// as OTLP asks.
+pub(crate) async fn receive_traces(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: Result<Caller, ApiError>,
+    body: Bytes,
+) -> Response {
+    let encoding = match encoding_of(headers) {
         Ok(encoding) => encoding,
         Err(refusal) => return refusal.into_response(),
     };
-    match export(&state, &headers, caller, body, encoding).await {
+    match export(state, headers, caller, body, encoding).await {
         Ok(response) => response,
         Err(error) => Refusal { encoding, error }.into_response(),
     }
+}
+
+/// An export of a signal besides traces from `caller`: decompressed and handed to `consume`
+/// with its encoding, and answered with an empty `Export…ServiceResponse` (no field set,
+/// whichever the signal) or a `google.rpc.Status`.
+pub(crate) async fn receive_other<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: Result<Caller, ApiError>,
+    body: Bytes,
+    consume: F,
+) -> Response
+where
+    F: FnOnce(Caller, Bytes, Encoding) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
+    let encoding = match encoding_of(headers) {
+        Ok(encoding) => encoding,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let consumed = async {
+        let caller = caller?;
+        caller.require(Scope::Write)?;
+        let body = decompressed(headers, body, state.config.otlp.max_decompressed_bytes)?;
+        consume(caller, body, encoding).await
+    };
+    match consumed.await {
+        Ok(()) => encoded(encoding, StatusCode::OK, &RpcStatus::default(), |_| {
+            "{}".to_owned()
+        }),
+        Err(error) => Refusal { encoding, error }.into_response(),
+    }
+}
+
+/// A metrics export: checked and counted; nothing of it is kept
+/// (`callscope_otel::count_metrics` says why).
+pub(crate) async fn acknowledge_metrics(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: Result<Caller, ApiError>,
+    body: Bytes,
+) -> Response {
+    receive_other(
+        state,
+        headers,
+        caller,
+        body,
+        |_, body, encoding| async move {
+            count_metrics(&body, encoding)
+                .map(drop)
+                .map_err(|e| ApiError::InvalidParameter(e.0))
+        },
+    )
+    .await
 }
 
 async fn export(

@@ -19,7 +19,6 @@ use callscope_analysis::AudioFormat;
 use callscope_model::{Recording, RecordingStatus, Scope, Timestamp, ValidationError};
 use callscope_store::WriteMode;
 use hmac::{Hmac, Mac};
-use http_body_util::BodyExt;
 use serde::Deserialize;
 use sha2::Sha256;
 use std::path::{Path as FsPath, PathBuf};
@@ -170,15 +169,17 @@ fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
-/// Whether `request` is a recording upload (`PUT /v1/calls/{id}/recording`): its body is
+/// Whether `request` is a recording upload (`PUT /v1/calls/{id}/recording`, or LiveKit's
+/// session report): its body is
 /// streamed by its handler, so the layers that read bodies or bound a request's time leave it
 /// to the upload's own limit and idle timeout.
 pub(crate) fn is_upload(request: &axum::extract::Request) -> bool {
-    request.method() == axum::http::Method::PUT
+    (request.method() == axum::http::Method::PUT
         && request
             .extensions()
             .get::<axum::extract::MatchedPath>()
-            .is_some_and(|path| path.as_str() == "/v1/calls/{id}/recording")
+            .is_some_and(|path| path.as_str() == "/v1/calls/{id}/recording"))
+        || (request.method() == axum::http::Method::POST && crate::livekit::is_upload(request))
 }
 
 /// The folder of a call's recording files under the recordings directory `dir`:
@@ -255,57 +256,89 @@ pub async fn upload(
     if state.store.get_call(org, &id).await?.is_none() {
         return Err(ApiError::call_not_found(&id));
     }
-    let channels = param.channels;
-    let dir = recordings.call_dir(org, &id);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| ApiError::Internal(format!("recordings folder: {e}")))?;
-    let partial = dir.join(format!(
-        "{}.upload-{}",
-        channels.as_str(),
-        callscope_model::new_id()
-    ));
-    let received = receive(body, &partial, recordings).await;
-    let (size, head) = match received {
-        Ok(received) => received,
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(error);
-        }
-    };
-    let stored = store_upload(&state, org, &id, channels, &partial, size, &head).await;
-    if stored.is_err() {
-        let _ = tokio::fs::remove_file(&partial).await;
-    }
-    stored
+    let audio = receive(
+        body.into_data_stream(),
+        &recordings.call_dir(org, &id),
+        recordings,
+    )
+    .await?;
+    let stored = attach(&state, org, &id, param.channels, audio).await?;
+    Ok(axum::Json(stored).into_response())
 }
 
-/// Streams `body` into `path`, refusing more than the settings' `max_bytes` and a client that
-/// sends nothing for `idle_timeout`; returns the size and the first bytes.
-async fn receive(
-    body: Body,
+/// Audio received into a partial file of the recordings folder and read as audio, not yet
+/// any call's recording.
+#[derive(Debug)]
+pub(crate) struct ReceivedAudio {
+    path: PathBuf,
+    size: u64,
+    format: AudioFormat,
+    duration_ms: u64,
+}
+
+impl ReceivedAudio {
+    /// Removes the partial file.
+    pub(crate) async fn discard(self) {
+        let _ = tokio::fs::remove_file(&self.path).await;
+    }
+}
+
+/// Receives a multipart upload's audio part (LiveKit's session report), to be
+/// [`attach`]ed once the call it belongs to is known.
+pub(crate) async fn receive_audio(
+    state: &AppState,
+    part: axum::extract::multipart::Field<'_>,
+) -> Result<ReceivedAudio, ApiError> {
+    let recordings = settings(state)?;
+    receive(part, &recordings.dir.join(".incoming"), recordings).await
+}
+
+/// Streams `chunks` into a partial file in `dir` (on the recordings' filesystem, so that it
+/// can be renamed into place), then reads its format and duration; nothing is left behind
+/// when it is not audio.
+async fn receive<E: std::fmt::Display>(
+    chunks: impl futures_util::Stream<Item = Result<bytes::Bytes, E>>,
+    dir: &FsPath,
+    settings: &RecordingSettings,
+) -> Result<ReceivedAudio, ApiError> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| ApiError::Internal(format!("recordings folder: {e}")))?;
+    let path = dir.join(format!(".upload-{}", callscope_model::new_id()));
+    let received = match write_chunks(chunks, &path, settings).await {
+        Ok((size, head)) => inspect(&path, size, &head).await,
+        Err(error) => Err(error),
+    };
+    if received.is_err() {
+        let _ = tokio::fs::remove_file(&path).await;
+    }
+    received
+}
+
+/// Streams `chunks` into `path`, refusing more than the settings' `max_bytes` and a client
+/// that sends nothing for `idle_timeout`; returns the size and the first bytes.
+async fn write_chunks<E: std::fmt::Display>(
+    chunks: impl futures_util::Stream<Item = Result<bytes::Bytes, E>>,
     path: &FsPath,
     settings: &RecordingSettings,
 ) -> Result<(u64, Vec<u8>), ApiError> {
+    use futures_util::StreamExt;
     let io = |e: std::io::Error| ApiError::Internal(format!("writing a recording: {e}"));
     let max_bytes = settings.max_bytes;
     let mut file = tokio::fs::File::create(path).await.map_err(io)?;
-    let mut body = body;
+    let mut chunks = std::pin::pin!(chunks);
     let mut size = 0u64;
     let mut head = Vec::with_capacity(16);
     loop {
-        let Ok(next) = tokio::time::timeout(settings.idle_timeout, body.frame()).await else {
+        let Ok(next) = tokio::time::timeout(settings.idle_timeout, chunks.next()).await else {
             return Err(ApiError::RequestTimeout(format!(
                 "the upload sent nothing for {} s; send the recording without pauses",
                 settings.idle_timeout.as_secs_f64()
             )));
         };
-        let Some(frame) = next else { break };
-        let frame = frame
-            .map_err(|e| ApiError::InvalidParameter(format!("cannot read the upload: {e}")))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
+        let Some(data) = next else { break };
+        let data =
+            data.map_err(|e| ApiError::InvalidParameter(format!("cannot read the upload: {e}")))?;
         size += data.len() as u64;
         if size > max_bytes {
             return Err(ApiError::PayloadTooLarge(format!(
@@ -322,30 +355,56 @@ async fn receive(
     Ok((size, head))
 }
 
-async fn store_upload(
-    state: &AppState,
-    org: &str,
-    id: &str,
-    channels: Channels,
-    partial: &FsPath,
-    size: u64,
-    head: &[u8],
-) -> Result<Response, ApiError> {
-    let recordings = settings(state)?;
+/// The received file as audio: its format from its first bytes, its duration from the audio.
+async fn inspect(path: &FsPath, size: u64, head: &[u8]) -> Result<ReceivedAudio, ApiError> {
     let format = AudioFormat::sniff(head).ok_or_else(|| {
         ApiError::InvalidParameter(
             "body: not a WAV, MP3 or OGG recording (checked from its first bytes)".into(),
         )
     })?;
-    let path = partial.to_owned();
-    let duration =
-        tokio::task::spawn_blocking(move || callscope_analysis::audio::duration_ms(&path, format))
+    let owned = path.to_owned();
+    let duration_ms =
+        tokio::task::spawn_blocking(move || callscope_analysis::audio::duration_ms(&owned, format))
             .await
             .map_err(|e| ApiError::Internal(format!("reading a recording: {e}")))?
             .map_err(|e| ApiError::InvalidParameter(format!("body: {e}")))?;
+    Ok(ReceivedAudio {
+        path: path.to_owned(),
+        size,
+        format,
+        duration_ms,
+    })
+}
+
+/// Makes `audio` the `channels` recording of call `id`, and describes it; the partial file
+/// is removed if the call cannot take it.
+pub(crate) async fn attach(
+    state: &AppState,
+    org: &str,
+    id: &str,
+    channels: Channels,
+    audio: ReceivedAudio,
+) -> Result<serde_json::Value, ApiError> {
+    let path = audio.path.clone();
+    let attached = attach_file(state, org, id, channels, &audio).await;
+    if attached.is_err() {
+        let _ = tokio::fs::remove_file(&path).await;
+    }
+    attached
+}
+
+async fn attach_file(
+    state: &AppState,
+    org: &str,
+    id: &str,
+    channels: Channels,
+    audio: &ReceivedAudio,
+) -> Result<serde_json::Value, ApiError> {
+    let recordings = settings(state)?;
+    let duration = audio.duration_ms;
     // The call says the new recording is there before the file is: if the call cannot be
-    // updated, the stored recording stays exactly as it was (the partial file is the
-    // caller's to remove). Only then does the new file take the old one's place.
+    // updated, the stored recording stays exactly as it was. Only then does the new file
+    // take the old one's place.
     let resource = recording_resource(id, channels);
     let builder: callscope_store::CallBuilder = Box::new(move |existing| {
         let mut call =
@@ -369,12 +428,17 @@ async fn store_upload(
         .store
         .write_call(org, id, WriteMode::Update, builder)
         .await?;
-    let target =
-        recordings
-            .call_dir(org, id)
-            .join(format!("{}.{}", channels.as_str(), format.extension()));
-    // Atomic within the folder: a reader sees the old file or the new one, never neither.
-    tokio::fs::rename(partial, &target)
+    let folder = recordings.call_dir(org, id);
+    tokio::fs::create_dir_all(&folder)
+        .await
+        .map_err(|e| ApiError::Internal(format!("recordings folder: {e}")))?;
+    let target = folder.join(format!(
+        "{}.{}",
+        channels.as_str(),
+        audio.format.extension()
+    ));
+    // Atomic within the filesystem: a reader sees the old file or the new one, never neither.
+    tokio::fs::rename(&audio.path, &target)
         .await
         .map_err(|e| ApiError::Internal(format!("storing a recording: {e}")))?;
     // One file per channel: an upload in another format leaves the old one behind.
@@ -383,15 +447,14 @@ async fn store_upload(
             let _ = tokio::fs::remove_file(old).await;
         }
     }
-    Ok(axum::Json(serde_json::json!({
+    Ok(serde_json::json!({
         "call_id": id,
         "channels": channels.as_str(),
         "recording_status": "available",
         "recording_duration_ms": duration,
-        "content_type": format.content_type(),
-        "size_bytes": size,
+        "content_type": audio.format.content_type(),
+        "size_bytes": audio.size,
     }))
-    .into_response())
 }
 
 /// `GET /v1/calls/{id}/recording?channels=`: `{"url"}`, signed and expiring unless the

@@ -1,7 +1,7 @@
 //! OpenTelemetry ingest (migration 7): the spans of each trace, kept once each, and the call
 //! derived from all of them in the same savepoint as the spans that changed it.
 
-use super::sql::{find_call_row, get_call, write_call};
+use super::sql::{get_call, write_call};
 use crate::{
     IngestedSpans, RefusedTrace, Result, SpanRecord, StoreError, TraceBuilder, TraceState,
     WriteMode,
@@ -64,13 +64,24 @@ fn derive_and_store(
         idle_closed,
     };
     let mut call = derive(&state)?;
-    // The id the builder chose for a new trace's call belongs to another call: that call is
-    // not this trace's to replace, so this one is named by its trace id.
-    if call_id.is_none() && find_call_row(connection, org, &call.id)?.is_some() {
-        call = derive(&TraceState {
-            call_id: Some(trace_id),
-            ..state
-        })?;
+    // The id the builder chose for a new trace's call belongs to another call. A call made
+    // for the same conversation without its trace (LiveKit's session report) is completed
+    // by it; any other is not this trace's to replace, so this one is named by its trace id.
+    if call_id.is_none()
+        && let Some(taken) = get_call(connection, org, &call.id)?
+    {
+        call = if awaits_its_trace(connection, org, &taken)? {
+            derive(&TraceState {
+                call_id: Some(&taken.id),
+                existing: Some(&taken),
+                ..state
+            })?
+        } else {
+            derive(&TraceState {
+                call_id: Some(trace_id),
+                ..state
+            })?
+        };
     }
     if call_id.is_some_and(|id| id != call.id) || call.organization_id != org {
         return Err(StoreError::Internal(
@@ -89,6 +100,25 @@ fn derive_and_store(
         .prepare_cached("UPDATE traces SET call_id = ?1, open = ?2 WHERE pk = ?3")?
         .execute(params![id, !written.call.status.is_terminal(), pk])?;
     Ok(written.call)
+}
+
+/// Whether `call` was made for a runtime's conversation before any trace of it came: its
+/// `metadata.otel` names the runtime but no trace, and no trace names it.
+fn awaits_its_trace(connection: &Connection, org: &str, call: &Call) -> Result<bool> {
+    let otel = call
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.get("otel"));
+    let unnamed =
+        otel.is_some_and(|otel| otel.get("runtime").is_some() && otel.get("trace_id").is_none());
+    if !unnamed {
+        return Ok(false);
+    }
+    let claimed: Option<i64> = connection
+        .prepare_cached("SELECT 1 FROM traces WHERE organization_id = ?1 AND call_id = ?2")?
+        .query_row(params![org, call.id], |row| row.get(0))
+        .optional()?;
+    Ok(claimed.is_none())
 }
 
 pub(super) fn ingest_spans(

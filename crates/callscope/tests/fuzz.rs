@@ -1104,3 +1104,260 @@ fn no_page_or_form_a_session_can_send_breaks_the_server_or_reaches_another_tenan
     }
     assert_eq!(sessions[0].0.exchange("GET", "/calls", None).status, 200);
 }
+
+/// A protobuf `MetricsRecordingHeader` with `job_id` (field 8) and a recording start
+/// (field 4, a `Timestamp` of `seconds`), encoded by hand from the wire format.
+fn recording_header(job_id: &str, seconds: u64) -> Vec<u8> {
+    fn varint(mut n: u64, out: &mut Vec<u8>) {
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    let mut timestamp = vec![0x08];
+    varint(seconds, &mut timestamp);
+    let mut header = vec![0x22];
+    varint(timestamp.len() as u64, &mut header);
+    header.extend(timestamp);
+    header.push(0x42);
+    varint(job_id.len() as u64, &mut header);
+    header.extend_from_slice(job_id.as_bytes());
+    header
+}
+
+impl Gen<'_> {
+    /// A session report upload as LiveKit makes it, or something like it: parts missing,
+    /// repeated, unknown or mangled, headers and chat histories of every shape.
+    fn session_report(&mut self, boundary: &str, now: u64) -> Vec<u8> {
+        let job = (*self
+            .rng
+            .pick(&["AJ_fuzz1", "AJ_fuzz2", "", "bad id/with slash", "AJ_x"]))
+        .to_owned();
+        let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
+        if self.rng.chance(90) {
+            let header = match self.rng.below(5) {
+                0 => self.garbage(),
+                1 => recording_header(&job, 0),
+                _ => recording_header(&job, now - self.rng.below(3600) as u64),
+            };
+            parts.push(("header".into(), header));
+        }
+        if self.rng.chance(80) {
+            let item = |role: &str, text: Value, at: Value| {
+                json!({"id": "item_1", "type": "message", "role": role, "content": [text],
+                       "created_at": at,
+                       "metrics": {"started_speaking_at": at, "llm_node_ttft": 0.3}})
+            };
+            let role = *self.rng.pick(&["assistant", "system", "x"]);
+            let history = match self.rng.below(6) {
+                0 => self.garbage(),
+                1 => serde_json::to_vec(&json!({"items": self.any(3)})).unwrap(),
+                2 => serde_json::to_vec(&self.any(3)).unwrap(),
+                _ => serde_json::to_vec(&json!({"items": [
+                    item("user", json!(self.text()), json!(now as f64 + 1.5)),
+                    item(role, self.scalar(), self.number()),
+                    {"type": "function_call", "call_id": "c1", "name": self.text(),
+                     "arguments": self.any(2), "created_at": self.number()},
+                    {"type": "function_call_output", "call_id": "c1", "output": self.any(2),
+                     "is_error": self.scalar(), "created_at": now},
+                ]}))
+                .unwrap(),
+            };
+            parts.push(("chat_history".into(), history));
+        }
+        if self.rng.chance(50) {
+            let audio = if self.rng.chance(60) {
+                common::wav(8000, 400 + self.rng.below(8000) as u32)
+            } else {
+                self.garbage()
+            };
+            parts.push(("audio".into(), audio));
+        }
+        if self.rng.chance(15) {
+            parts.push((self.text(), self.garbage()));
+        }
+        if self.rng.chance(10) && !parts.is_empty() {
+            let again = parts[self.rng.below(parts.len())].clone();
+            parts.push(again);
+        }
+        let mut body = Vec::new();
+        for (name, bytes) in parts {
+            write!(
+                Buffer(&mut body),
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                 filename=\"{name}.bin\"\r\n\r\n"
+            )
+            .unwrap();
+            body.extend(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        if self.rng.chance(90) {
+            write!(Buffer(&mut body), "--{boundary}--\r\n").unwrap();
+        }
+        if self.rng.chance(15) && !body.is_empty() {
+            for _ in 0..1 + self.rng.below(4) {
+                let at = self.rng.below(body.len());
+                match self.rng.below(3) {
+                    0 => body[at] ^= 1 << self.rng.below(8),
+                    1 => body.truncate(at.max(1)),
+                    _ => body.insert(at, self.rng.next() as u8),
+                }
+            }
+        }
+        body
+    }
+
+    /// An OTLP/JSON logs export with a `session report` record whose usage is of any shape.
+    fn session_usage_logs(&mut self) -> Vec<u8> {
+        let usage: Vec<Value> = (0..self.rng.below(4))
+            .map(|_| {
+                let figure = |g: &mut Self| match g.rng.below(3) {
+                    0 => json!({"doubleValue": g.number()}),
+                    1 => json!({"intValue": g.text()}),
+                    _ => json!({"stringValue": g.text()}),
+                };
+                json!({"kvlistValue": {"values": [
+                    {"key": "type", "value": {"stringValue":
+                        *self.rng.pick(&["llm_usage", "tts_usage", "stt_usage", "x"])}},
+                    {"key": "provider", "value": {"stringValue": "deepgram"}},
+                    {"key": *self.rng.pick(&["input_tokens", "audio_duration", "characters_count"]),
+                     "value": figure(self)},
+                ]}})
+            })
+            .collect();
+        let job = *self
+            .rng
+            .pick(&["AJ_fuzz1", "AJ_fuzz3", "", "bad id/with slash"]);
+        let body = json!({"resourceLogs": [{"scopeLogs": [{
+            "scope": {"name": "chat_history",
+                      "attributes": [{"key": "job_id", "value": {"stringValue": job}}]},
+            "logRecords": [{
+                "timeUnixNano": self.number(),
+                "body": {"stringValue": *self.rng.pick(&["session report", "chat item"])},
+                "attributes": [
+                    {"key": "usage", "value": {"arrayValue": {"values": usage}}},
+                    {"key": "session.report_timestamp", "value": {"doubleValue": self.number()}},
+                ],
+            }],
+        }]}]});
+        if self.rng.chance(20) {
+            return self.garbage();
+        }
+        serde_json::to_vec(&body).unwrap()
+    }
+}
+
+/// `write!` into a byte buffer.
+struct Buffer<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Buffer<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
+}
+
+#[test]
+fn no_session_report_a_livekit_agent_can_send_breaks_the_server() {
+    let (seed, cases) = seed_and_cases();
+    let cases = cases / 10;
+    let livekit_key = "org_a=APIfuzz:a-livekit-secret-for-fuzzing";
+    let fixture = Fixture::with_args(&["--rate-limit", "0", "--livekit-key", livekit_key]);
+    let token = common::python::livekit_token("APIfuzz", "a-livekit-secret-for-fuzzing", true);
+    let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let world = World {
+        org_a_ids: names(&["AJ_fuzz1"]),
+        org_b_ids: names(&["AJ_fuzz2"]),
+        native_fields: names(&["id"]),
+        numeric_fields: names(&["duration_ms"]),
+        date_fields: names(&["started_at"]),
+        insights_fields: names(&["id"]),
+        agents: names(&["front-desk", ""]),
+    };
+    let mut generator = Gen {
+        rng: Rng(seed),
+        world: &world,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for case in 0..cases {
+        let upload = generator.rng.chance(70);
+        let (path, body, content_type) = if upload {
+            let boundary = "fuzzBoundary7";
+            let content_type = if generator.rng.chance(90) {
+                format!("multipart/form-data; boundary={boundary}")
+            } else {
+                (*generator
+                    .rng
+                    .pick(&["multipart/form-data", "application/json", ""]))
+                .to_owned()
+            };
+            let body = generator.session_report(boundary, now);
+            ("/observability/recordings/v0", body, content_type)
+        } else {
+            let body = generator.session_usage_logs();
+            (
+                "/observability/logs/otlp/v0",
+                body,
+                "application/json".to_owned(),
+            )
+        };
+        let shown = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        let mut answer = agent
+            .post(&format!("{}{path}", fixture.server.base))
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", &content_type)
+            .send(&body[..])
+            .unwrap_or_else(|e| {
+                panic!(
+                    "seed {seed}, case {case}: {path} {shown:?} ({} bytes): {e}",
+                    body.len()
+                )
+            });
+        let status = answer.status().as_u16();
+        *statuses.entry(status).or_default() += 1;
+        let text = answer.body_mut().read_to_string().unwrap_or_default();
+        assert!(
+            status < 500,
+            "seed {seed}, case {case}: {path} {shown}\nanswered {status} {text}\nlog: {}",
+            fixture.server.log()
+        );
+        if upload && status >= 400 {
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            assert!(
+                is_error_shape(&body),
+                "seed {seed}, case {case}: {status} without the error shape: {text}"
+            );
+        }
+    }
+    eprintln!("seed {seed}: {cases} cases, statuses {statuses:?}");
+    assert!(
+        statuses.get(&200).is_some_and(|n| *n > cases / 10),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&400).is_some_and(|n| *n > cases / 10),
+        "{statuses:?}"
+    );
+    // Every call is one of the jobs the uploads named, and readable.
+    let client = fixture.client();
+    let (status, calls) = client.get("/v1/calls?limit=100");
+    assert_eq!(status, 200, "{calls}");
+    for call in calls["calls"].as_array().unwrap() {
+        let id = call["id"].as_str().unwrap();
+        assert!(
+            ["AJ_fuzz1", "AJ_fuzz2", "AJ_fuzz3", "AJ_x"].contains(&id),
+            "{id}"
+        );
+        assert_eq!(client.get(&format!("/v1/calls/{id}")).0, 200);
+    }
+    assert_eq!(client.get("/healthz").0, 200);
+}

@@ -12,25 +12,9 @@ mod common;
 
 use common::Fixture;
 use common::otlp::{T0, expected_cost, price_table};
+use common::python::python;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn python() -> PathBuf {
-    if let Ok(python) = std::env::var("CALLSCOPE_PYTHON") {
-        return python.into();
-    }
-    let venv =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/python-venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with the OpenTelemetry SDK at {}: run .ci/run, or `python3 -m venv \
-         target/python-venv && target/python-venv/bin/pip install -r \
-         crates/callscope/tests/python/requirements.txt`",
-        venv.display()
-    );
-    venv
-}
 
 /// Two turns: (user, agent, ttfb of stt/llm/tts in seconds, user-to-bot seconds, tokens,
 /// audio seconds).

@@ -7,32 +7,12 @@
 
 mod common;
 
-use common::{Server, create_key};
+use common::{Server, create_key, wav};
 use serde_json::json;
 
 const PHONE: &str = "+14155550123";
 const WORD: &str = "zebrafish";
 const FILTER_VALUE: &str = "agent_quokka";
-
-/// A one-second silent mono WAV.
-fn wav() -> Vec<u8> {
-    let samples = 8000u32;
-    let mut bytes = Vec::new();
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + samples * 2).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&8000u32.to_le_bytes());
-    bytes.extend_from_slice(&16000u32.to_le_bytes());
-    bytes.extend_from_slice(&2u16.to_le_bytes());
-    bytes.extend_from_slice(&16u16.to_le_bytes());
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&(samples * 2).to_le_bytes());
-    bytes.resize(bytes.len() + samples as usize * 2, 0);
-    bytes
-}
 
 /// Runs the script against a fresh server started with `format`; returns its whole log and
 /// the recording link's signature.
@@ -90,7 +70,7 @@ fn run_script(format: &str) -> (String, String) {
 
     let upload = ureq::put(format!("{}/v1/calls/call-private/recording", server.base))
         .header("Authorization", &format!("Bearer {key}"))
-        .send(&wav()[..])
+        .send(&wav(8000, 8000)[..])
         .unwrap();
     assert_eq!(upload.status().as_u16(), 200);
     let (_, link) = client.get("/v1/calls/call-private/recording");

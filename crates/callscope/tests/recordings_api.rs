@@ -5,30 +5,8 @@
 
 mod common;
 
-use common::Fixture;
+use common::{Fixture, wav};
 use serde_json::json;
-
-/// A PCM WAV file of `samples` 16-bit mono samples at `rate` Hz, each sample its index.
-fn wav(rate: u32, samples: u32) -> Vec<u8> {
-    let data = samples * 2;
-    let mut bytes = Vec::new();
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + data).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&rate.to_le_bytes());
-    bytes.extend_from_slice(&(rate * 2).to_le_bytes());
-    bytes.extend_from_slice(&2u16.to_le_bytes());
-    bytes.extend_from_slice(&16u16.to_le_bytes());
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&data.to_le_bytes());
-    for n in 0..samples {
-        bytes.extend_from_slice(&(n as u16).to_le_bytes());
-    }
-    bytes
-}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()

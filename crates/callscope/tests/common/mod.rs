@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod otlp;
+pub mod python;
 pub mod receiver;
 
 use serde_json::Value;
@@ -41,6 +42,28 @@ pub fn serve_refusal(data: &Path, extra: &[&std::ffi::OsStr]) -> String {
 /// Lets webhooks reach the tests' own receivers on this machine: without it a server sends
 /// webhooks to public addresses only.
 pub const LOCAL_RECEIVERS: &[&str] = &["--webhook-allow-cidr", "127.0.0.0/8,::1/128"];
+
+/// A PCM WAV file of `samples` 16-bit mono samples at `rate` Hz, each sample its index.
+pub fn wav(rate: u32, samples: u32) -> Vec<u8> {
+    let data = samples * 2;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&rate.to_le_bytes());
+    bytes.extend_from_slice(&(rate * 2).to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data.to_le_bytes());
+    for n in 0..samples {
+        bytes.extend_from_slice(&(n as u16).to_le_bytes());
+    }
+    bytes
+}
 
 /// A running server process.
 pub struct Server {

@@ -29,7 +29,8 @@ pub fn price_table(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-/// What `price_table` charges, in micro-USD, for this usage.
+/// What `price_table` charges, in micro-USD, for this usage: each line rounded half up once,
+/// as a bill is.
 pub fn expected_cost(
     audio_seconds: f64,
     input_tokens: u64,
@@ -37,8 +38,8 @@ pub fn expected_cost(
     characters: u64,
 ) -> u64 {
     (audio_seconds * STT_PER_SECOND as f64).round() as u64
-        + input_tokens * LLM_PER_MILLION_INPUT / 1_000_000
-        + output_tokens * LLM_PER_MILLION_OUTPUT / 1_000_000
+        + (input_tokens * LLM_PER_MILLION_INPUT + 500_000) / 1_000_000
+        + (output_tokens * LLM_PER_MILLION_OUTPUT + 500_000) / 1_000_000
         + characters * TTS_PER_CHARACTER
 }
 

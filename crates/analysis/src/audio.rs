@@ -67,10 +67,18 @@ impl AudioFormat {
     }
 }
 
-/// Reads the duration of the recording at `path`, in milliseconds. The container's frame
+/// What a recording's container says of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AudioInfo {
+    pub duration_ms: u64,
+    /// How many channels the audio track has, when the container says.
+    pub channels: Option<usize>,
+}
+
+/// Reads the duration and channel count of the recording at `path`. The container's frame
 /// count is used when it has one; otherwise (an MP3 without a Xing header, say) the packets
 /// are walked and their durations summed, without decoding.
-pub fn duration_ms(path: &Path, format: AudioFormat) -> Result<u64, AnalysisError> {
+pub fn inspect(path: &Path, format: AudioFormat) -> Result<AudioInfo, AnalysisError> {
     let bad = |what: &str| AnalysisError::BadAudio(what.to_owned());
     let file = std::fs::File::open(path).map_err(|e| bad(&format!("cannot open: {e}")))?;
     let stream = MediaSourceStream::new(Box::new(file), Default::default());
@@ -90,6 +98,7 @@ pub fn duration_ms(path: &Path, format: AudioFormat) -> Result<u64, AnalysisErro
         .ok_or_else(|| bad("the file holds no audio track"))?;
     let params = &track.codec_params;
     let track_id = track.id;
+    let channels = params.channels.map(|channels| channels.count());
     let time_base = params
         .time_base
         .or_else(|| {
@@ -111,7 +120,10 @@ pub fn duration_ms(path: &Path, format: AudioFormat) -> Result<u64, AnalysisErro
         }
     };
     let time = time_base.calc_time(frames);
-    Ok(time.seconds.saturating_mul(1000) + (time.frac * 1000.0).round() as u64)
+    Ok(AudioInfo {
+        duration_ms: time.seconds.saturating_mul(1000) + (time.frac * 1000.0).round() as u64,
+        channels,
+    })
 }
 
 #[cfg(test)]
@@ -145,7 +157,13 @@ mod tests {
         assert_eq!(AudioFormat::sniff(&bytes), Some(AudioFormat::Wav));
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         file.write_all(&bytes).expect("write");
-        assert_eq!(duration_ms(file.path(), AudioFormat::Wav), Ok(1500));
+        assert_eq!(
+            inspect(file.path(), AudioFormat::Wav),
+            Ok(AudioInfo {
+                duration_ms: 1500,
+                channels: Some(1)
+            })
+        );
     }
 
     #[test]
@@ -155,6 +173,6 @@ mod tests {
         assert_eq!(AudioFormat::sniff(b"ID3\x04"), Some(AudioFormat::Mp3));
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         file.write_all(b"RIFF\0\0\0\0WAVEjunk").expect("write");
-        assert!(duration_ms(file.path(), AudioFormat::Wav).is_err());
+        assert!(inspect(file.path(), AudioFormat::Wav).is_err());
     }
 }

@@ -131,9 +131,11 @@ fn fetch_recording(client: &Client, call: &Value, channels: &str) -> Wav {
     let path = dir.path().join("fetched.wav");
     std::fs::write(&path, &bytes).unwrap();
     let measured =
-        callscope_analysis::audio::duration_ms(&path, callscope_analysis::AudioFormat::Wav)
-            .unwrap();
-    assert_eq!(measured, duration, "{id} {channels}: symphonia's duration");
+        callscope_analysis::audio::inspect(&path, callscope_analysis::AudioFormat::Wav).unwrap();
+    assert_eq!(
+        measured.duration_ms, duration,
+        "{id} {channels}: symphonia's duration"
+    );
     let wav = parse_wav(&bytes);
     assert_eq!(wav.rate, 8000);
     assert_eq!(wav.tracks[0].len() as u64, duration * 8, "{id} {channels}");

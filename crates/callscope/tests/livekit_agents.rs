@@ -225,14 +225,21 @@ fn a_livekit_agent_session_lands_with_its_transcript_latency_cost_and_recording(
         assert_eq!(count, turns.len(), "{name}\n{report}");
     }
 
-    // The recording is the Ogg/Opus LiveKit recorded, byte for byte, as long as its pages say.
+    // The recording is the Ogg/Opus LiveKit recorded, byte for byte, as long as its pages
+    // say; caller left and agent right, so it is the call's dual recording.
     let audio_ms = sent["audio_ms"].as_f64().unwrap();
     let stored_ms = call["recording_duration_ms"].as_f64().unwrap();
     assert!(
         (stored_ms - audio_ms).abs() <= 20.0,
         "{stored_ms} vs {audio_ms}\n{report}"
     );
-    let (status, link) = client.get(&format!("/v1/calls/{JOB}/recording?channels=mono"));
+    assert_eq!(sent["audio_channels"], 2, "{report}");
+    assert_eq!(
+        call["recording_dual_url"],
+        format!("/v1/calls/{JOB}/recording?channels=dual"),
+        "{report}"
+    );
+    let (status, link) = client.get(&format!("/v1/calls/{JOB}/recording?channels=dual"));
     assert_eq!(status, 200, "{link}");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)

@@ -454,8 +454,17 @@ async fn store_report(
         .write_call(org, &id, WriteMode::Upsert, builder)
         .await?;
     state.signals.wake();
+    // LiveKit's recorder writes the caller on the left and the agent on the right
+    // (`voice/recorder_io`): that is a dual recording, as a stereo telephony one is.
     let recording = match parts.audio.take() {
-        Some(audio) => Some(recordings::attach(state, org, &id, Channels::Mono, audio).await?),
+        Some(audio) => {
+            let channels = if audio.channels == Some(2) {
+                Channels::Dual
+            } else {
+                Channels::Mono
+            };
+            Some(recordings::attach(state, org, &id, channels, audio).await?)
+        }
         None => None,
     };
     Ok(axum::Json(json!({

@@ -274,6 +274,8 @@ pub(crate) struct ReceivedAudio {
     size: u64,
     format: AudioFormat,
     duration_ms: u64,
+    /// The audio track's channels, when its container says.
+    pub(crate) channels: Option<usize>,
 }
 
 impl ReceivedAudio {
@@ -363,8 +365,8 @@ async fn inspect(path: &FsPath, size: u64, head: &[u8]) -> Result<ReceivedAudio,
         )
     })?;
     let owned = path.to_owned();
-    let duration_ms =
-        tokio::task::spawn_blocking(move || callscope_analysis::audio::duration_ms(&owned, format))
+    let info =
+        tokio::task::spawn_blocking(move || callscope_analysis::audio::inspect(&owned, format))
             .await
             .map_err(|e| ApiError::Internal(format!("reading a recording: {e}")))?
             .map_err(|e| ApiError::InvalidParameter(format!("body: {e}")))?;
@@ -372,7 +374,8 @@ async fn inspect(path: &FsPath, size: u64, head: &[u8]) -> Result<ReceivedAudio,
         path: path.to_owned(),
         size,
         format,
-        duration_ms,
+        duration_ms: info.duration_ms,
+        channels: info.channels,
     })
 }
 

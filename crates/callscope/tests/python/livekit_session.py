@@ -701,6 +701,12 @@ async def upload(base_url: str, ended: dict) -> None:
         await utils.http_context._close_http_ctx()
 
 
+def ogg_channels(path) -> int:
+    """The channel count its OpusHead declares."""
+    data = open(path, "rb").read()
+    return data[data.find(b"OpusHead") + 9]
+
+
 def ogg_duration_ms(path) -> int:
     """The recording's length as an Ogg reader computes it: the last page's granule position
     (48 kHz samples for Opus) less the pre-skip the OpusHead declares."""
@@ -745,6 +751,7 @@ def summary(spans, report, export_errors: list[str]) -> dict:
         "span_names": dict(sorted(names.items())),
         "audio_ms": ogg_duration_ms(report.audio_recording_path),
         "audio_bytes": os.path.getsize(report.audio_recording_path),
+        "audio_channels": ogg_channels(report.audio_recording_path),
         "audio_recording_started_at": report.audio_recording_started_at,
         "started_at": report.started_at,
         "ended_at": report.timestamp,

@@ -37,6 +37,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Search the index from the terminal and print a table.
     Search(SearchArgs),
+    /// Write every call a query matches as NDJSON (importable) or CSV.
+    Export(ExportArgs),
+    /// Store the calls of an NDJSON export, idempotent by id.
+    Import(ImportArgs),
     /// Rebuild the search index from SQLite (with the server stopped).
     Reindex(StoreArgs),
     /// Measure ingest rate, index size and query latency on a generated corpus.
@@ -184,7 +188,8 @@ pub struct ServeArgs {
     /// which is wrong behind a proxy that terminates TLS.
     #[arg(long, env = "CALLSCOPE_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
-    /// Longest a recording upload may send nothing before it is cut off, in seconds.
+    /// Longest a recording upload or an import may send nothing before it is cut off, in
+    /// seconds.
     #[arg(long, env = "CALLSCOPE_UPLOAD_IDLE_TIMEOUT_SECS", default_value_t = 30)]
     pub upload_idle_timeout_secs: u64,
     /// Largest recording upload accepted, in bytes.
@@ -464,6 +469,42 @@ pub struct SearchArgs {
     /// Most rows to print.
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Organization whose calls to write.
+    #[arg(long, default_value = "default")]
+    pub org: String,
+    /// Which calls: a query of DESIGN §4 as JSON, `/v1` field names (every call by default).
+    #[arg(long)]
+    pub query: Option<String>,
+    /// `ndjson`: one call a line, every field, importable; `csv`: the fixed columns of the
+    /// README, for spreadsheets.
+    #[arg(long, value_enum, default_value_t = ExportFormatArg::Ndjson)]
+    pub format: ExportFormatArg,
+    /// The file to write (in full or not at all); standard output by default.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Organization the calls are stored under (whatever the file says).
+    #[arg(long, default_value = "default")]
+    pub org: String,
+    /// The NDJSON file, or `-` for standard input.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

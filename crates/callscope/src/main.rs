@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod config;
 mod demo;
+mod exchange;
 mod keys;
 mod progress;
 mod reindex;
@@ -48,6 +49,8 @@ fn main() -> std::process::ExitCode {
             cli::Command::Keys(args) => keys::run(args).await,
             cli::Command::Demo(args) => demo::run(args).await,
             cli::Command::Search(args) => search::run(args).await,
+            cli::Command::Export(args) => exchange::export(args).await,
+            cli::Command::Import(args) => exchange::import(args).await,
             cli::Command::Reindex(args) => reindex::run(args).await,
             cli::Command::Bench(args) => bench::run(args).await,
         }

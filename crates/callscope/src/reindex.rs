@@ -7,7 +7,7 @@
 use crate::cli::StoreArgs;
 use anyhow::Context;
 use callscope_query::Limits;
-use callscope_store::{INDEX_DIR, IndexMode, Store};
+use callscope_store::{EmbeddedStore, INDEX_DIR, IndexMode, Store};
 use std::time::{Duration, Instant};
 
 pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
@@ -18,6 +18,17 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let store = args.open(IndexMode::Maintain, Limits::default())?;
+    let latest = catch_up(&store).await?;
+    println!(
+        "rebuilt the search index from {latest} changes in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Waits until a store opened with [`IndexMode::Maintain`] has indexed every change written
+/// before now, showing how far it is, and makes that searchable; answers the last change.
+pub async fn catch_up(store: &EmbeddedStore) -> anyhow::Result<i64> {
     let (_, latest) = store.index_progress().await?;
     let progress = crate::progress::bar(u64::try_from(latest).unwrap_or(0), "indexing", "changes");
     loop {
@@ -30,9 +41,5 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
     }
     store.refresh().await?;
     progress.finish_and_clear();
-    println!(
-        "rebuilt the search index from {latest} changes in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(latest)
 }

@@ -130,6 +130,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 idle_timeout: Duration::from_millis(args.otlp_idle_timeout_ms),
                 livekit_keys,
             },
+            import_idle_timeout: Duration::from_secs(args.upload_idle_timeout_secs),
         },
     );
     // Reports and deliveries left queued by the last process resume here.

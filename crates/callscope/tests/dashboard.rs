@@ -9,7 +9,7 @@
 mod common;
 
 use common::browser::Browser;
-use common::{Fixture, Server, create_key, csrf_in, run_cli, session_token};
+use common::{Fixture, Server, create_key, csrf_in, csv_rows, run_cli, session_token};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -40,22 +40,6 @@ fn all_calls(fixture: &Fixture) -> Vec<Value> {
 /// The day (`YYYY-MM-DD`) a call started, as the dashboard's date filter reads it.
 fn start_day(call: &Value) -> Option<String> {
     call["started_at"].as_str().map(|at| at[..10].to_owned())
-}
-
-/// Lines of a CSV body that end a record (a CRLF outside quotes), header included.
-fn csv_records(body: &str) -> usize {
-    let mut quoted = false;
-    let mut records = 0;
-    let mut previous = '\0';
-    for character in body.chars() {
-        match character {
-            '"' => quoted = !quoted,
-            '\n' if !quoted && previous == '\r' => records += 1,
-            _ => {}
-        }
-        previous = character;
-    }
-    records
 }
 
 /// Checks the page has no console errors and no serious accessibility violations, and
@@ -236,7 +220,7 @@ fn a_user_signs_in_searches_listens_reanalyses_exports_and_deletes_in_a_real_bro
         &json!([]),
     );
     assert_eq!(
-        csv_records(csv.as_str().unwrap()),
+        csv_rows(csv.as_str().unwrap()).len(),
         completed + 1,
         "header plus calls"
     );
@@ -697,7 +681,7 @@ fn pages_show_only_the_keys_organization_and_refuse_forged_sessions_and_bare_for
     );
     assert_eq!(status, 404);
     let (_, _, csv) = send(&base, "GET", "/calls.csv", Some(&other_session), None, None);
-    assert_eq!(csv_records(&csv), 1, "only the header: {csv}");
+    assert_eq!(csv_rows(&csv).len(), 1, "only the header: {csv}");
     let (_, _, ndjson) = send(
         &base,
         "GET",

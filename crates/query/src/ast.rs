@@ -236,3 +236,44 @@ pub struct SearchAfter {
     pub values: Vec<Option<Scalar>>,
     pub id: String,
 }
+
+impl SearchAfter {
+    /// The position of call `id`, whose sort values (as JSON, one per key of `sort`) a
+    /// search gave; none when a value does not fit its key.
+    pub fn of(sort: &[SortKey], values: &[serde_json::Value], id: String) -> Option<Self> {
+        let values = sort
+            .iter()
+            .zip(values)
+            .map(|(key, value)| Self::typed(key, value))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self { values, id })
+    }
+
+    /// A sort value typed by its key: `Some(None)` for a call without a value, none when it
+    /// does not fit.
+    pub fn typed(key: &SortKey, value: &serde_json::Value) -> Option<Option<Scalar>> {
+        use crate::fields::FieldKind;
+        use serde_json::Value;
+        if value.is_null() {
+            return Some(None);
+        }
+        let scalar = match (key.field.kind, value) {
+            (FieldKind::Keyword, Value::String(text)) => Scalar::Str(text.clone()),
+            (FieldKind::Date, Value::Number(ms)) => {
+                Scalar::Date(Timestamp::from_millis(ms.as_i64()?)?)
+            }
+            (FieldKind::Date, Value::String(text)) => Scalar::Date(Timestamp::parse(text).ok()?),
+            (FieldKind::Long, Value::Number(number)) => Scalar::I64(number.as_i64()?),
+            (FieldKind::Bool, Value::Number(number)) => Scalar::Bool(number.as_i64()? != 0),
+            (FieldKind::Double | FieldKind::Dynamic, Value::Number(number)) => {
+                match number.as_i64() {
+                    Some(whole) if key.field.kind == FieldKind::Dynamic => Scalar::I64(whole),
+                    _ => Scalar::F64(number.as_f64()?),
+                }
+            }
+            (FieldKind::Dynamic, Value::String(text)) => Scalar::Str(text.clone()),
+            _ => return None,
+        };
+        Some(Some(scalar))
+    }
+}

@@ -54,14 +54,14 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T
 /// routed, so that a request refused before its handler reads the body (an unknown route, a
 /// bad key, a bad path segment) still leaves the connection in step and open for the next
 /// request: hyper closes a connection whose request body was left unread, and a client
-/// still sending it sees a dropped connection instead of the answer. Recording uploads are
-/// streamed by their handler under their own limit.
+/// still sending it sees a dropped connection instead of the answer. Recording uploads and
+/// imports are streamed by their handlers under their own limits ([`is_streamed`]).
 pub(crate) async fn read_whole_body(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    if crate::recordings::is_upload(&request) {
+    if is_streamed(&request) {
         let mut response = next.run(request).await;
         // A refused upload may have left its bytes unread (refused before they were read, or
         // cut off midway): the connection cannot carry another request.
@@ -102,6 +102,13 @@ pub(crate) async fn read_whole_body(
             response
         }
     }
+}
+
+/// Whether `request`'s body is streamed by its handler (a recording upload, an import): the
+/// layers that read bodies whole or bound a request's time leave it to the handler's own
+/// limits and idle timeout.
+pub(crate) fn is_streamed(request: &Request) -> bool {
+    crate::recordings::is_upload(request) || crate::exchange::is_import(request)
 }
 
 /// A body past the limit `name` of `bytes`.

@@ -217,8 +217,8 @@ pub(crate) async fn guard_request(
         ))
         .into_response();
     };
-    // An upload runs as long as its bytes keep coming; its idle timeout bounds it.
-    if crate::recordings::is_upload(&request) {
+    // An upload or import runs as long as its bytes keep coming; its idle timeout bounds it.
+    if crate::extract::is_streamed(&request) {
         return next.run(request).await;
     }
     let deadline = guards.settings.request_timeout;

@@ -4,6 +4,7 @@
 
 mod dashboard;
 mod error;
+mod exchange;
 mod extract;
 mod guard;
 mod insights;
@@ -72,6 +73,8 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// The OTLP trace receiver's bounds and idle timeout.
     pub otlp: OtlpSettings,
+    /// Longest an import (`POST /v1/calls/import`) may send nothing before it is cut off.
+    pub import_idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +95,7 @@ impl Default for ServerConfig {
             ready_max_index_lag: Duration::from_secs(30),
             session_ttl: Duration::from_secs(12 * 3600),
             otlp: OtlpSettings::default(),
+            import_idle_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod embedded;
 mod error;
+pub mod exchange;
 mod index;
 mod keys;
 mod list;
@@ -168,6 +169,18 @@ pub trait Store: Send + Sync + 'static {
     /// (demo data, imports). An existing call with the same id is replaced, events and
     /// attempts included, so re-running an import leaves the same state.
     async fn insert_calls(&self, calls: Vec<CallRecord>) -> Result<()>;
+
+    /// Stores imported calls as [`Store::insert_calls`] does, and queues the post-call report
+    /// of each completed call that has none; answers how many replaced a call already there.
+    /// No webhook fires: an import is history, not news.
+    async fn import_calls(&self, calls: Vec<CallRecord>) -> Result<usize>;
+
+    /// `calls` of `organization_id` with their events and transfer attempts (exports).
+    async fn call_records(
+        &self,
+        organization_id: &str,
+        calls: Vec<Call>,
+    ) -> Result<Vec<CallRecord>>;
 
     /// One call with its transcript.
     async fn get_call(&self, organization_id: &str, id: &str) -> Result<Option<Call>>;

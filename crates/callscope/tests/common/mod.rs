@@ -269,6 +269,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// The body's bytes as they came.
+    pub raw: Vec<u8>,
 }
 
 impl Answer {
@@ -382,12 +384,13 @@ impl Client {
         let bytes = response
             .body_mut()
             .with_config()
-            .limit(64 << 20)
+            .limit(512 << 20)
             .read_to_vec()?;
         Ok(Answer {
             status: response.status().as_u16(),
             headers,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            raw: bytes,
         })
     }
 
@@ -434,6 +437,46 @@ impl Client {
     pub fn patch(&self, path: &str, body: &Value) -> Reply {
         self.send_raw("PATCH", path, &body.to_string())
     }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (what seed 001 asks of
+/// its JSON parameters, and what any query value needs).
+pub fn encode(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(*byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// The records of an RFC 4180 body (CRLF line ends, `"` quoting, `""` for a quote), each
+/// as its fields.
+pub fn csv_rows(body: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field) = (Vec::new(), String::new());
+    let mut quoted = false;
+    let mut characters = body.chars().peekable();
+    while let Some(character) = characters.next() {
+        match (character, quoted) {
+            ('"', true) if characters.peek() == Some(&'"') => {
+                field.push('"');
+                characters.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\r', false) if characters.peek() == Some(&'\n') => {
+                characters.next();
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (other, _) => field.push(other),
+        }
+    }
+    rows
 }
 
 /// A value a test's own record sorts by.

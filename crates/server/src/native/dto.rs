@@ -17,7 +17,7 @@ use callscope_model::{
 };
 use callscope_model::{DeliveryStatus, WebhookEvent};
 use callscope_query::{
-    Aggregations, BoolQuery, FieldKind, Limits, Operator, Query, RangeBounds, Scalar, SearchAfter,
+    Aggregations, BoolQuery, Limits, Operator, Query, RangeBounds, Scalar, SearchAfter,
     SearchRequest, SortKey, Surface, TrackTotalHits, parse_aggs, parse_fields, parse_highlight,
     parse_query, parse_sort_json, project, resolve,
 };
@@ -779,7 +779,7 @@ fn search_after(sort: &[SortKey], values: &Value) -> Result<SearchAfter, ApiErro
         .iter()
         .zip(values)
         .map(|(key, value)| {
-            sort_value(key, value)
+            SearchAfter::typed(key, value)
                 .ok_or_else(|| refuse(format!("{value} does not fit `{}`", key.field.path)))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -787,27 +787,6 @@ fn search_after(sort: &[SortKey], values: &Value) -> Result<SearchAfter, ApiErro
         values: typed,
         id: id.clone(),
     })
-}
-
-/// A `search_after` value typed by its sort field; `Some(None)` for a call without a value.
-pub(crate) fn sort_value(key: &SortKey, value: &Value) -> Option<Option<Scalar>> {
-    if value.is_null() {
-        return Some(None);
-    }
-    let scalar = match (key.field.kind, value) {
-        (FieldKind::Keyword, Value::String(text)) => Scalar::Str(text.clone()),
-        (FieldKind::Date, Value::Number(ms)) => Scalar::Date(Timestamp::from_millis(ms.as_i64()?)?),
-        (FieldKind::Date, Value::String(text)) => Scalar::Date(Timestamp::parse(text).ok()?),
-        (FieldKind::Long, Value::Number(number)) => Scalar::I64(number.as_i64()?),
-        (FieldKind::Bool, Value::Number(number)) => Scalar::Bool(number.as_i64()? != 0),
-        (FieldKind::Double | FieldKind::Dynamic, Value::Number(number)) => match number.as_i64() {
-            Some(whole) if key.field.kind == FieldKind::Dynamic => Scalar::I64(whole),
-            _ => Scalar::F64(number.as_f64()?),
-        },
-        (FieldKind::Dynamic, Value::String(text)) => Scalar::Str(text.clone()),
-        _ => return None,
-    };
-    Some(Some(scalar))
 }
 
 /// The answer of `POST /v1/calls/query`.

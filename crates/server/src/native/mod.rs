@@ -21,6 +21,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/calls/search", post(handlers::search_calls))
         .route("/calls/query", post(handlers::query_calls))
+        .route("/calls/export", get(crate::exchange::export))
+        .route(
+            "/calls/import",
+            post(crate::exchange::import)
+                // Streamed line by line under its own line limit (`exchange::is_import`).
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/fields", get(handlers::list_fields))
         .route(
             "/calls/{id}",

@@ -52,14 +52,20 @@ pub(super) fn on_call_written(
             &call.id,
             &snapshot,
         )?;
-        connection
-            .prepare_cached(
-                "INSERT OR IGNORE INTO analysis_queue
-                    (organization_id, call_id, queued_at, next_attempt_at)
-                 VALUES (?1, ?2, ?3, ?3)",
-            )?
-            .execute(params![org, call.id, Timestamp::now().as_millis()])?;
+        queue_report(connection, org, &call.id)?;
     }
+    Ok(())
+}
+
+/// Makes the post-call report of call `id` due now (once: a queued one stays as it is).
+pub(super) fn queue_report(connection: &Connection, org: &str, id: &str) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT OR IGNORE INTO analysis_queue
+                (organization_id, call_id, queued_at, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?3)",
+        )?
+        .execute(params![org, id, Timestamp::now().as_millis()])?;
     Ok(())
 }
 

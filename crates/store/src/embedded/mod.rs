@@ -449,7 +449,21 @@ impl Store for EmbeddedStore {
     }
 
     async fn insert_calls(&self, calls: Vec<CallRecord>) -> Result<()> {
-        self.write(move |c| sql::insert_calls(c, calls)).await
+        self.write(move |c| sql::insert_calls(c, calls, false).map(drop))
+            .await
+    }
+
+    async fn import_calls(&self, calls: Vec<CallRecord>) -> Result<usize> {
+        self.write(move |c| sql::insert_calls(c, calls, true)).await
+    }
+
+    async fn call_records(
+        &self,
+        organization_id: &str,
+        calls: Vec<Call>,
+    ) -> Result<Vec<CallRecord>> {
+        let org = organization_id.to_owned();
+        self.read(move |c| sql::call_records(c, &org, calls)).await
     }
 
     async fn get_call(&self, organization_id: &str, id: &str) -> Result<Option<Call>> {

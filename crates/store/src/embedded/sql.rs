@@ -226,7 +226,15 @@ pub(super) fn write_call(
     })
 }
 
-pub(super) fn insert_calls(connection: &Connection, records: Vec<CallRecord>) -> Result<()> {
+/// Stores ready calls, replacing any of the same id with its events and attempts; an
+/// `imported` completed call without a report gets its report queued. Answers how many
+/// replaced a call.
+pub(super) fn insert_calls(
+    connection: &Connection,
+    records: Vec<CallRecord>,
+    imported: bool,
+) -> Result<usize> {
+    let mut replaced = 0;
     for CallRecord {
         mut call,
         events,
@@ -236,6 +244,7 @@ pub(super) fn insert_calls(connection: &Connection, records: Vec<CallRecord>) ->
         let existing_pk =
             find_call_row(connection, &call.organization_id, &call.id)?.map(|row| row.0);
         if let Some(pk) = existing_pk {
+            replaced += 1;
             for table in ["events", "transfers"] {
                 connection
                     .prepare_cached(&format!("DELETE FROM {table} WHERE call_pk = ?1"))?
@@ -248,8 +257,30 @@ pub(super) fn insert_calls(connection: &Connection, records: Vec<CallRecord>) ->
         for transfer in &transfers {
             super::lifecycle::insert_transfer(connection, pk, transfer)?;
         }
+        if imported && call.status.is_terminal() && call.analysis.is_none() {
+            super::lifecycle::queue_report(connection, &call.organization_id, &call.id)?;
+        }
     }
-    Ok(())
+    Ok(replaced)
+}
+
+/// `calls` with their events and transfer attempts; a call deleted meanwhile has none.
+pub(super) fn call_records(
+    connection: &Connection,
+    org: &str,
+    calls: Vec<Call>,
+) -> Result<Vec<CallRecord>> {
+    calls
+        .into_iter()
+        .map(|call| {
+            Ok(CallRecord {
+                events: list_events(connection, org, &call.id)?.unwrap_or_default(),
+                transfers: super::lifecycle::list_transfers(connection, org, &call.id)?
+                    .unwrap_or_default(),
+                call,
+            })
+        })
+        .collect()
 }
 
 pub(super) fn delete_call(connection: &Connection, org: &str, id: &str) -> Result<bool> {

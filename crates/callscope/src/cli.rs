@@ -39,7 +39,7 @@ pub enum Command {
     Search(SearchArgs),
     /// Write every call a query matches as NDJSON (importable) or CSV.
     Export(ExportArgs),
-    /// Store the calls of an NDJSON export, idempotent by id.
+    /// Store calls from an export, or from seed-001/seed-004 documents, idempotent by id.
     Import(ImportArgs),
     /// Rebuild the search index from SQLite (with the server stopped).
     Reindex(StoreArgs),
@@ -503,8 +503,24 @@ pub struct ImportArgs {
     /// Organization the calls are stored under (whatever the file says).
     #[arg(long, default_value = "default")]
     pub org: String,
-    /// The NDJSON file, or `-` for standard input.
+    /// What the file holds: `auto` tells each document by its keys; `ndjson` is
+    /// Callscope's export; `vonage` seed 001's session documents (alone, NDJSON of them, or
+    /// a `{"hits": [...]}` search answer); `seed004` seed 004's calls.
+    #[arg(long, value_enum, default_value_t = ImportFormatArg::Auto)]
+    pub format: ImportFormatArg,
+    /// Longest document read, in bytes (a pretty-printed `{"hits": [...]}` answer is one).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub max_document_bytes: usize,
+    /// The file, or `-` for standard input.
     pub file: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormatArg {
+    Auto,
+    Ndjson,
+    Vonage,
+    Seed004,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,10 @@
 //! `callscope export` and `callscope import`: the HTTP export and import's formats from the
 //! command line, straight on the data directory (`callscope_store::exchange`).
 
-use crate::cli::{ExportArgs, ExportFormatArg, ImportArgs};
+use crate::cli::{ExportArgs, ExportFormatArg, ImportArgs, ImportFormatArg};
 use anyhow::Context;
 use callscope_query::{Limits, Query, SearchRequest, Surface, TrackTotalHits, parse_query};
-use callscope_store::exchange::{ExportFormat, Importer, Walk, render_page};
+use callscope_store::exchange::{ExportFormat, ImportFormat, Importer, Walk, render_page};
 use callscope_store::{IndexMode, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -143,7 +143,18 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         };
     let progress = crate::progress::bar(size, "importing", "bytes");
     let mut reader = tokio::io::BufReader::with_capacity(1 << 20, reader);
-    let mut importer = Importer::new(Arc::clone(&store), &args.org);
+    let format = match args.format {
+        ImportFormatArg::Auto => ImportFormat::Auto,
+        ImportFormatArg::Ndjson => ImportFormat::Ndjson,
+        ImportFormatArg::Vonage => ImportFormat::Vonage,
+        ImportFormatArg::Seed004 => ImportFormat::Seed004,
+    };
+    let mut importer = Importer::new(
+        Arc::clone(&store),
+        &args.org,
+        format,
+        (args.max_document_bytes, "--max-document-bytes"),
+    );
     let mut line = Vec::new();
     let mut read = 0u64;
     loop {
@@ -170,12 +181,12 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     }
     if report.rejected > report.rejections.len() as u64 {
         eprintln!(
-            "… and {} more rejected lines",
+            "… and {} more rejected",
             report.rejected - report.rejections.len() as u64
         );
     }
     println!(
-        "imported {} calls, updated {}, rejected {} lines, into organization `{}`",
+        "imported {} calls, updated {}, rejected {}, into organization `{}`",
         report.imported, report.updated, report.rejected, args.org
     );
     Ok(())

@@ -468,8 +468,18 @@ impl Gen<'_> {
             if self.rng.chance(20) {
                 line["transfers"] = self.any(2);
             }
+            if self.rng.chance(25) {
+                line = self.foreign_document();
+            }
             let mut bytes = if self.rng.chance(10) {
                 self.garbage()
+            } else if self.rng.chance(15) {
+                // Pretty-printed over many lines, as a seed's example is; now and then cut off.
+                let mut pretty = serde_json::to_vec_pretty(&line).unwrap();
+                if self.rng.chance(30) {
+                    pretty.truncate(self.rng.below(pretty.len() + 1));
+                }
+                pretty
             } else {
                 serde_json::to_vec(&line).unwrap()
             };
@@ -477,6 +487,26 @@ impl Gen<'_> {
             body.extend(bytes);
         }
         body
+    }
+
+    /// A seed-001 search answer or a seed-004 call with one field made anything.
+    fn foreign_document(&mut self) -> Value {
+        let mut document = if self.rng.chance(50) {
+            common::fixture("seed001_session_example.json")
+        } else {
+            common::fixture("seed004_get_call.json")
+        };
+        let target = match document.get_mut("hits") {
+            Some(hits) => &mut hits[0],
+            None => &mut document,
+        };
+        if let Some(object) = target.as_object_mut() {
+            let keys: Vec<String> = object.keys().cloned().collect();
+            let key = self.rng.pick(&keys).clone();
+            let value = self.any(3);
+            object.insert(key, value);
+        }
+        document
     }
 
     /// Bytes no JSON parser should take calmly.
@@ -527,7 +557,10 @@ impl Gen<'_> {
         let value = match (parameter, self.rng.below(4)) {
             ("filter_by", 0 | 1) => self.query(4, true).to_string(),
             ("query", 0 | 1) => self.query(4, false).to_string(),
-            ("format", 0 | 1) => (*self.rng.pick(&["ndjson", "csv"])).to_owned(),
+            ("format", 0 | 1) => (*self
+                .rng
+                .pick(&["ndjson", "csv", "auto", "vonage", "seed004"]))
+            .to_owned(),
             ("aggs", 0 | 1) => self.aggs(3, true).to_string(),
             ("project_fields", 0 | 1) => json!([self.field(true), self.text()]).to_string(),
             ("sort_by" | "sort", 0) => format!("{}:desc", self.field(parameter == "sort_by")),

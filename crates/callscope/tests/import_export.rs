@@ -117,7 +117,7 @@ fn ten_thousand_demo_calls_round_trip_exactly_through_export_and_import() {
         path_text(&exported),
     ]);
     assert!(
-        imported.contains("imported 10000 calls, updated 0, rejected 0 lines"),
+        imported.contains("imported 10000 calls, updated 0, rejected 0,"),
         "{imported}"
     );
 
@@ -421,4 +421,296 @@ fn an_http_export_streams_the_filtered_set_as_ndjson_or_the_documented_csv() {
         401,
         "a key is needed"
     );
+}
+
+/// The one line an HTTP export answers for the client's organization.
+fn exported_call(client: &Client) -> Value {
+    let answer = client.exchange("GET", "/v1/calls/export", None);
+    assert_eq!(answer.status, 200);
+    let mut calls = lines(&answer.raw);
+    assert_eq!(calls.len(), 1, "one call");
+    calls.remove(0)
+}
+
+#[test]
+fn the_seed_001_search_answer_imports_as_its_canonical_call_field_by_field() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("data");
+    let seed = common::fixture_path("seed001_session_example.json");
+    let key = create_key(&data, "org_a", "read,write");
+    let imported = run_cli(&[
+        "import",
+        "--data-dir",
+        path_text(&data),
+        "--org",
+        "org_a",
+        "--format",
+        "auto",
+        path_text(&seed),
+    ]);
+    assert!(
+        imported.contains("imported 1 calls, updated 0, rejected 0,"),
+        "{imported}"
+    );
+    let server = Server::start(&data, &["--durability", "normal"]);
+    let client = server.client(&key);
+    wait_for_calls(&client, 1);
+
+    let call = exported_call(&client);
+    let id = "8ae433e8-7bc1-41a0-b0a6-0cccc30cbc36";
+    assert_eq!(call["id"], id);
+    assert_eq!(
+        call["organization_id"], "org_a",
+        "the importer's, not account_id"
+    );
+    assert_eq!(
+        call["agent"],
+        json!({"id": "5f7f2e60a6034c9b5c79d16c", "version_id": "5f7f2f337340dc7249f81406",
+               "name": "oriprod2", "voice": "Salli", "language": "en-US"})
+    );
+    assert_eq!(call["language"], "en-US");
+    assert_eq!(call["from_number"], "9720014044002502");
+    assert_eq!(call["to_number"], "972523656841");
+    assert_eq!(call["channel"], "voice");
+    assert_eq!(call["status"], "completed", "ended");
+    assert_eq!(call["status_code"], 200);
+    assert_eq!(call["duration_ms"], 27_000);
+    assert_eq!(call["created_at"], "2020-10-08T17:09:27.758Z");
+    assert_eq!(call["started_at"], "2020-10-08T17:09:27.758Z");
+    assert_eq!(
+        call["request_ids"],
+        json!([
+            "759a8938-c296-4ff5-9ec9-d3f0267893f9",
+            "db2a0259-92fa-4067-a50c-728689276c58"
+        ])
+    );
+    let turns: Vec<(&str, &str)> = call["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["role"].as_str().unwrap(), e["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            ("agent", "sup?"),
+            ("agent", "name?"),
+            ("user", "Benjamin"),
+            ("agent", "shut up Benjamin")
+        ]
+    );
+    let tags: Vec<&str> = call["flow"]["collected_tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["two", "one", "three", "three"]);
+    assert_eq!(call["flow"]["collected_parameters"][0]["name"], "name");
+    assert_eq!(call["flow"]["collected_parameters"][0]["value"], "Benjamin");
+    let nodes: Vec<&str> = call["flow"]["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            "start",
+            "speak",
+            "speak",
+            "param_completion",
+            "speak",
+            "end_call"
+        ]
+    );
+    assert_eq!(call["flow"]["path"][1]["execution_time"], 168);
+    assert_eq!(call["flow"]["path"][1]["response"]["code"], 201);
+
+    // Rendered back as a session, it says what the seed said.
+    let seed = common::fixture("seed001_session_example.json");
+    let original = &seed["hits"][0];
+    let (status, session) = client.get(&format!("/insights/sessions/search/{id}"));
+    assert_eq!(status, 200, "{session}");
+    for field in [
+        "id",
+        "transcription",
+        "agent_information",
+        "source",
+        "destination",
+        "channel",
+        "request_ids",
+        "tags",
+        "params",
+        "tags_list",
+    ] {
+        assert_eq!(session[field], original[field], "{field}: {session}");
+    }
+    assert_eq!(session["status"], "ended");
+    assert_eq!(session["channel_data"]["duration"], 27_000);
+
+    // The tags are searchable like any other call's.
+    let (_, found) = client.post(
+        "/v1/calls/query",
+        &json!({"query": {"term": {"flow.collected_tags.tag": "three"}}, "size": 1}),
+    );
+    assert_eq!(found["calls"][0]["id"], id, "{found}");
+}
+
+#[test]
+fn a_seed_004_call_imports_over_http_as_its_canonical_call_field_by_field() {
+    let fixture = Fixture::with_args(&[]);
+    let client = fixture.client();
+    let seed = std::fs::read(common::fixture_path("seed004_get_call.json")).expect("the seed");
+    let answer = client
+        .try_exchange_bytes(
+            "POST",
+            "/v1/calls/import?format=seed004",
+            Some(seed.clone()),
+        )
+        .expect("exchange");
+    assert_eq!(
+        answer.body,
+        json!({"imported": 1, "updated": 0, "rejected": 0, "rejections": []}),
+        "a pretty-printed document over several lines is one call"
+    );
+    wait_for_calls(&client, 1);
+    let call = exported_call(&client);
+    assert_eq!(call["id"], "7f3d8e00-a1b2-4c3d-9e4f-567890abcdef");
+    assert_eq!(call["organization_id"], "org_a");
+    assert_eq!(call["agent"]["id"], "550e8400-e29b-41d4-a716-446655440000");
+    assert_eq!(call["from_number"], "+16045551234");
+    assert_eq!(call["to_number"], "+14155551234");
+    assert_eq!(call["direction"], "outbound");
+    assert_eq!(call["status"], "completed");
+    assert_eq!(call["duration_ms"], 125_000, "125 seconds");
+    assert_eq!(
+        call["campaign_id"], "appointment_reminder",
+        "metadata.campaign"
+    );
+    assert_eq!(
+        call["metadata"],
+        json!({"customer_id": "cust_123", "campaign": "appointment_reminder"})
+    );
+    assert_eq!(call["created_at"], "2024-01-15T10:30:00.000Z");
+    assert_eq!(call["started_at"], "2024-01-15T10:30:15.000Z");
+    assert_eq!(call["ended_at"], "2024-01-15T10:32:20.000Z");
+    assert_eq!(call["analysis"]["sentiment"], "positive");
+    assert_eq!(
+        call["analysis"]["summary"],
+        "Appointment confirmation call. Customer confirmed their dental appointment for tomorrow at 2pm."
+    );
+    let turns: Vec<(&str, &str, u64, u64)> = call["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["role"].as_str().unwrap(),
+                e["text"].as_str().unwrap(),
+                e["start_ms"].as_u64().unwrap(),
+                e["end_ms"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            (
+                "agent",
+                "Hello, this is Sarah from Acme Dental. I'm calling to confirm your appointment tomorrow at 2pm.",
+                500,
+                5200
+            ),
+            (
+                "user",
+                "Yes, I'll be there. Thank you for the reminder.",
+                5800,
+                8300
+            ),
+        ]
+    );
+
+    let (status, rendered) = client.get("/v1/calls/7f3d8e00-a1b2-4c3d-9e4f-567890abcdef");
+    assert_eq!(status, 200);
+    // The call resource says what the seed said, its imported summary kept (no heuristic
+    // report replaces an imported analysis).
+    let original: Value = serde_json::from_slice(&seed).unwrap();
+    for (field, seed_field) in [
+        ("from_number", "from_number"),
+        ("to_number", "to_number"),
+        ("direction", "direction"),
+        ("metadata", "metadata"),
+        ("sentiment", "sentiment"),
+        ("summary", "call_summary"),
+        ("recording_url", "recording_url"),
+        ("duration_seconds", "duration"),
+    ] {
+        assert_eq!(rendered[field], original[seed_field], "{field}: {rendered}");
+    }
+
+    // Importing the same document again updates it; a wrong format is refused up front.
+    let again = client
+        .try_exchange_bytes("POST", "/v1/calls/import", Some(seed))
+        .expect("exchange");
+    assert_eq!(
+        again.body,
+        json!({"imported": 0, "updated": 1, "rejected": 0, "rejections": []}),
+        "auto knows the shape"
+    );
+    let refused = client
+        .try_exchange_bytes("POST", "/v1/calls/import?format=xml", Some(b"{}".to_vec()))
+        .expect("exchange");
+    common::assert_invalid(
+        (refused.status, refused.body),
+        &["format", "xml"],
+        "format=xml",
+    );
+}
+
+#[test]
+fn a_cut_off_line_costs_only_itself_in_every_format() {
+    let fixture = Fixture::with_args(&[]);
+    let client = fixture.client();
+    for format in ["auto", "ndjson"] {
+        let whole = line(&format!("cut-{format}-whole"), "completed").to_string();
+        let cut = &line(&format!("cut-{format}-cut"), "completed").to_string()[..120];
+        let last = line(&format!("cut-{format}-last"), "completed").to_string();
+        let body = format!("{whole}\n{cut}\n{last}\n{last}");
+        let answer = client
+            .try_exchange_bytes(
+                "POST",
+                &format!("/v1/calls/import?format={format}"),
+                Some(body.into_bytes()),
+            )
+            .expect("exchange");
+        assert_eq!(answer.body["imported"], 2, "{format}: {}", answer.body);
+        assert_eq!(answer.body["updated"], 1, "{format}: the repeated line");
+        assert_eq!(answer.body["rejected"], 1, "{format}");
+        assert_eq!(answer.body["rejections"][0]["line"], 2, "{format}");
+        assert!(
+            answer.body["rejections"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not JSON"),
+            "{format}: {}",
+            answer.body
+        );
+        for (suffix, status) in [("whole", 200), ("cut", 404), ("last", 200)] {
+            assert_eq!(
+                client.get(&format!("/v1/calls/cut-{format}-{suffix}")).0,
+                status,
+                "{format} {suffix}"
+            );
+        }
+    }
+    // A seed-001 document in the canonical format is refused by its first foreign key.
+    let seed =
+        std::fs::read(common::fixture_path("seed001_session_example.json")).expect("the seed");
+    let answer = client
+        .try_exchange_bytes("POST", "/v1/calls/import?format=ndjson", Some(seed))
+        .expect("exchange");
+    assert_eq!(answer.body["imported"], 0, "{}", answer.body);
+    assert_eq!(answer.body["rejections"][0]["line"], 1, "{}", answer.body);
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use callscope_model::Scope;
 use callscope_query::{Query, Surface, limit_note, parse_query};
-use callscope_store::exchange::{ExportFormat, Importer, Walk, render_page};
+use callscope_store::exchange::{ExportFormat, ImportFormat, Importer, Walk, render_page};
 use serde::Deserialize;
 
 /// Pages of an export buffered ahead of a slow client.
@@ -115,20 +115,39 @@ pub(crate) fn stream_export(
     response
 }
 
-/// `POST /v1/calls/import`: an NDJSON body of calls (Callscope's export lines), stored line
-/// by line as it arrives under the caller's organization, idempotent by id. A line that is
-/// not a call is reported with its number and why, and the others land; a line longer than
-/// `max_body_bytes` is refused unread. Answers what was imported, updated and rejected.
+/// Query string of `POST /v1/calls/import`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    /// `auto` (the default), `ndjson`, `vonage` or `seed004`.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `POST /v1/calls/import?format=auto|ndjson|vonage|seed004`: a body of call documents
+/// (Callscope's NDJSON, seed-001 session documents alone or in a `{"hits": [...]}` answer,
+/// seed-004 calls; one a line or pretty-printed), stored as it arrives under the caller's
+/// organization, idempotent by id. A document that is not a call is reported with its line
+/// number and why, and the others land; a line or document longer than `max_body_bytes` is
+/// refused, a line unread. Answers what was imported, updated and rejected.
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
+    QueryParams(params): QueryParams<ImportParams>,
     body: Body,
 ) -> Result<Response, ApiError> {
     use futures_util::StreamExt;
     caller.require(Scope::Write)?;
+    let format = ImportFormat::parse(params.format.as_deref().unwrap_or("auto"))
+        .map_err(|reason| ApiError::InvalidParameter(format!("format: {reason}")))?;
     let max_line = state.config.max_body_bytes;
     let idle = state.config.import_idle_timeout;
-    let mut importer = Importer::new(std::sync::Arc::clone(&state.store), caller.organization());
+    let mut importer = Importer::new(
+        std::sync::Arc::clone(&state.store),
+        caller.organization(),
+        format,
+        (max_line, "max_body_bytes"),
+    );
     let mut chunks = std::pin::pin!(body.into_data_stream());
     let mut line: Vec<u8> = Vec::new();
     // Whether the current line passed the limit: its bytes are skipped up to its newline.
@@ -178,11 +197,11 @@ async fn take_line(
     max_line: usize,
 ) -> Result<(), ApiError> {
     if std::mem::take(oversized) {
-        importer.refuse_line(format!(
+        let reason = format!(
             "the line is longer than the {max_line} bytes this server accepts {}",
             limit_note("max_body_bytes", max_line)
-        ));
-        return Ok(());
+        );
+        return Ok(importer.refuse_line(reason).await?);
     }
     importer.line(&std::mem::take(line)).await?;
     Ok(())

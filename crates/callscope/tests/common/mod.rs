@@ -17,11 +17,16 @@ use std::time::Duration;
 /// Path of the binary under test, built by cargo for integration tests.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_callscope");
 
-/// The seed fixtures folder at the workspace root.
-pub fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+/// Where the seed fixture `name` is on disk, in `testdata/seeds` at the workspace root.
+pub fn fixture_path(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/seeds")
-        .join(name);
+        .join(name)
+}
+
+/// The seed fixture `name` (from `testdata/seeds` at the workspace root), parsed.
+pub fn fixture(name: &str) -> Value {
+    let path = fixture_path(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

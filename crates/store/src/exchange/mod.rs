@@ -8,6 +8,8 @@
 //! bytes. The CSV is for people: a fixed set of columns ([`CSV_COLUMNS`]), one call a
 //! record, not importable.
 
+mod foreign;
+
 use crate::{CallRecord, SearchResult, Store};
 use callscope_model::{Call, Event, Transfer};
 use callscope_query::{
@@ -166,13 +168,13 @@ pub fn ndjson_line(record: &CallRecord) -> String {
     line
 }
 
-/// An NDJSON line as the call of `organization_id` it describes, checked as every stored
-/// call is (`Call::normalize`); the reason, naming the field, when it is not one.
-pub fn parse_line(line: &str, organization_id: &str) -> Result<CallRecord, String> {
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-    let Value::Object(mut object) = value else {
-        return Err("a line must be a JSON object: one call".into());
-    };
+/// A canonical call object (an NDJSON line, or a seed document mapped by `foreign`) as the
+/// call of `organization_id` it describes, checked as every stored call is
+/// (`Call::normalize`); the reason, naming the field, when it is not one.
+fn parse_record(
+    mut object: Map<String, Value>,
+    organization_id: &str,
+) -> Result<CallRecord, String> {
     let events = object.remove("events").unwrap_or(Value::Array(Vec::new()));
     let transfers = object
         .remove("transfers")
@@ -291,10 +293,41 @@ pub async fn render_page(
     })
 }
 
-/// A line an import refused.
+/// What an import reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ImportFormat {
+    /// Each document as what its keys say it is: Callscope NDJSON, a seed-001 session
+    /// document (alone or in a `{"hits": [...]}` answer) or a seed-004 call.
+    #[default]
+    Auto,
+    /// Callscope NDJSON only (an export of this server).
+    Ndjson,
+    /// Seed 001's session documents (Vonage AI Studio Insights).
+    Vonage,
+    /// Seed 004's calls.
+    Seed004,
+}
+
+impl ImportFormat {
+    /// `auto`, `ndjson`, `vonage` or `seed004`.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name {
+            "auto" => Ok(Self::Auto),
+            "ndjson" => Ok(Self::Ndjson),
+            "vonage" => Ok(Self::Vonage),
+            "seed004" => Ok(Self::Seed004),
+            other => Err(format!(
+                "`{}` is not an import format: use auto, ndjson, vonage or seed004",
+                other.chars().take(40).collect::<String>()
+            )),
+        }
+    }
+}
+
+/// A document an import refused.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Rejection {
-    /// 1-based.
+    /// Where the document starts, 1-based.
     pub line: u64,
     pub reason: String,
 }
@@ -306,25 +339,69 @@ pub struct ImportReport {
     pub imported: u64,
     /// Calls stored over one of the same id.
     pub updated: u64,
-    /// Lines refused, in all.
+    /// Calls refused, in all.
     pub rejected: u64,
-    /// The first [`MAX_REJECTIONS_LISTED`] refused lines, with why.
+    /// The first [`MAX_REJECTIONS_LISTED`] refusals, with why.
     pub rejections: Vec<Rejection>,
 }
 
-/// Most refused lines an import report lists (it counts them all).
+/// Most refusals an import report lists (it counts them all).
 pub const MAX_REJECTIONS_LISTED: usize = 1_000;
 
 /// Calls stored per transaction of an import, at most: this many, or as many as come to
-/// [`IMPORT_BATCH_BYTES`] of lines, which bounds what an import holds.
+/// [`IMPORT_BATCH_BYTES`] of documents, which bounds what an import holds.
 const IMPORT_BATCH: usize = 500;
 const IMPORT_BATCH_BYTES: usize = 16 * 1024 * 1024;
 
-/// An import of NDJSON lines into one organization: lines in, batches stored, a report out.
-/// Each line lands whole or not at all; a refused line does not stop the others.
+/// A document spread over several lines (a pretty-printed one), gathered until its brackets
+/// close. Strings cannot hold a raw newline, so a line ends outside any string in valid
+/// JSON; the string state is kept anyway, so that a broken document still closes.
+#[derive(Debug, Default)]
+struct Pending {
+    first_line: u64,
+    text: String,
+    depth: i64,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Pending {
+    fn push(&mut self, line: &str) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(line);
+        for byte in line.bytes() {
+            match (self.in_string, self.escaped, byte) {
+                (true, true, _) => self.escaped = false,
+                (true, false, b'\\') => self.escaped = true,
+                (true, false, b'"') => self.in_string = false,
+                (true, false, _) => {}
+                (false, _, b'"') => self.in_string = true,
+                (false, _, b'{' | b'[') => self.depth += 1,
+                (false, _, b'}' | b']') => self.depth -= 1,
+                (false, _, _) => {}
+            }
+        }
+    }
+
+    /// Whether the document may be whole: its brackets closed, or it never opened one.
+    fn closed(&self) -> bool {
+        self.depth <= 0
+    }
+}
+
+/// An import into one organization: lines in, documents gathered and checked, batches
+/// stored, a report out. A document is NDJSON's one line, or a pretty-printed one over
+/// several; each call lands whole or not at all, and a refused one does not stop the
+/// others.
 pub struct Importer {
     store: Arc<dyn Store>,
     organization_id: String,
+    format: ImportFormat,
+    /// Longest document gathered, and the limit's name for the refusal.
+    max_document: (usize, &'static str),
+    pending: Option<Pending>,
     batch: Vec<CallRecord>,
     batch_bytes: usize,
     line: u64,
@@ -335,6 +412,7 @@ impl std::fmt::Debug for Importer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Importer")
             .field("organization_id", &self.organization_id)
+            .field("format", &self.format)
             .field("line", &self.line)
             .field("report", &self.report)
             .finish_non_exhaustive()
@@ -342,10 +420,20 @@ impl std::fmt::Debug for Importer {
 }
 
 impl Importer {
-    pub fn new(store: Arc<dyn Store>, organization_id: &str) -> Self {
+    /// An import of `format` into `organization_id`, refusing a document longer than
+    /// `max_document` bytes (the limit named `name`).
+    pub fn new(
+        store: Arc<dyn Store>,
+        organization_id: &str,
+        format: ImportFormat,
+        (max_document, name): (usize, &'static str),
+    ) -> Self {
         Self {
             store,
             organization_id: organization_id.to_owned(),
+            format,
+            max_document: (max_document, name),
+            pending: None,
             batch: Vec::with_capacity(IMPORT_BATCH),
             batch_bytes: 0,
             line: 0,
@@ -353,47 +441,168 @@ impl Importer {
         }
     }
 
-    /// The next line, without its `\n` (a `\r` before it is dropped too); blank lines are
-    /// skipped but counted.
+    /// The next line, without its `\n` (a `\r` before it is dropped too); blank lines
+    /// between documents are skipped but counted.
     pub async fn line(&mut self, bytes: &[u8]) -> crate::Result<()> {
         self.line += 1;
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(error) => {
-                self.reject(format!("not UTF-8: {error}"));
-                return Ok(());
-            }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            let reason = "not UTF-8".to_owned();
+            return self.refuse_current(reason).await;
         };
-        if text.trim().is_empty() {
+        if self.pending.is_none() && text.trim().is_empty() {
             return Ok(());
         }
-        match parse_line(text, &self.organization_id) {
-            Ok(record) => {
-                self.batch_bytes += text.len();
-                self.batch.push(record);
-                if self.batch.len() >= IMPORT_BATCH || self.batch_bytes >= IMPORT_BATCH_BYTES {
-                    self.flush().await?;
-                }
-            }
-            Err(reason) => self.reject(reason),
+        let line = self.line;
+        let pending = self.pending.get_or_insert_with(|| Pending {
+            first_line: line,
+            ..Pending::default()
+        });
+        pending.push(text);
+        let (limit, name) = self.max_document;
+        if pending.text.len() > limit {
+            let reason = format!(
+                "the document is longer than the {limit} bytes this import accepts {}",
+                callscope_query::limit_note(name, limit)
+            );
+            return self.give_up(reason).await;
+        }
+        // NDJSON is one document a line, so a cut-off line is refused at once rather
+        // than gathered with the lines after it.
+        if pending.closed() || self.format == ImportFormat::Ndjson {
+            self.close().await?;
         }
         Ok(())
     }
 
     /// Refuses the next line without reading it (one longer than a limit, say).
-    pub fn refuse_line(&mut self, reason: String) {
+    pub async fn refuse_line(&mut self, reason: String) -> crate::Result<()> {
         self.line += 1;
-        self.reject(reason);
+        self.refuse_current(reason).await
     }
 
-    fn reject(&mut self, reason: String) {
+    /// Refuses the current line: a document gathered so far ends before it.
+    async fn refuse_current(&mut self, reason: String) -> crate::Result<()> {
+        if self.pending.is_some() {
+            self.close().await?;
+        }
+        self.reject(self.line, reason);
+        Ok(())
+    }
+
+    /// Parses the gathered document. One that is not JSON over several lines was no
+    /// document: its first line is refused and the others are read again one by one, so a
+    /// cut-off NDJSON line costs only itself.
+    async fn close(&mut self) -> crate::Result<()> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        match serde_json::from_str::<Value>(&pending.text) {
+            Ok(document) => {
+                self.document(pending.first_line, document, pending.text.len())
+                    .await
+            }
+            Err(error) => self.reread(pending, format!("not JSON: {error}")).await,
+        }
+    }
+
+    /// Gives up the gathered document for `reason`, reading its later lines again.
+    async fn give_up(&mut self, reason: String) -> crate::Result<()> {
+        match self.pending.take() {
+            Some(pending) => self.reread(pending, reason).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn reread(&mut self, pending: Pending, reason: String) -> crate::Result<()> {
+        self.reject(pending.first_line, reason);
+        for (at, line) in pending.text.split('\n').enumerate().skip(1) {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let number = pending.first_line + at as u64;
+            match serde_json::from_str::<Value>(line) {
+                Ok(document) => self.document(number, document, line.len()).await?,
+                Err(error) => self.reject(number, format!("not JSON: {error}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// A whole document: one call, or a list of them (`{"hits": [...]}` as seed 001
+    /// answers a search, or a bare array).
+    async fn document(&mut self, line: u64, document: Value, bytes: usize) -> crate::Result<()> {
+        let calls = match document {
+            Value::Object(mut object) if object.get("hits").is_some_and(Value::is_array) => {
+                match object.remove("hits") {
+                    Some(Value::Array(hits)) => hits,
+                    _ => Vec::new(),
+                }
+            }
+            Value::Array(calls) => calls,
+            single @ Value::Object(_) => {
+                return self.call(line, None, single, bytes).await;
+            }
+            _ => {
+                self.reject(line, "a document must be a JSON object: one call".into());
+                return Ok(());
+            }
+        };
+        let share = bytes / calls.len().max(1);
+        for (at, call) in calls.into_iter().enumerate() {
+            self.call(line, Some(at), call, share).await?;
+        }
+        Ok(())
+    }
+
+    /// One call's document, `at` its place in a list.
+    async fn call(
+        &mut self,
+        line: u64,
+        at: Option<usize>,
+        document: Value,
+        bytes: usize,
+    ) -> crate::Result<()> {
+        let parsed = match document {
+            Value::Object(object) => self.record(object),
+            _ => Err("expected a JSON object: one call".to_owned()),
+        };
+        match parsed {
+            Ok(record) => {
+                self.batch_bytes += bytes;
+                self.batch.push(record);
+                if self.batch.len() >= IMPORT_BATCH || self.batch_bytes >= IMPORT_BATCH_BYTES {
+                    self.flush().await?;
+                }
+            }
+            Err(reason) => match at {
+                Some(at) => self.reject(line, format!("hits[{at}]: {reason}")),
+                None => self.reject(line, reason),
+            },
+        }
+        Ok(())
+    }
+
+    /// A call's document as the call it describes, read as the import's format says.
+    fn record(&self, object: Map<String, Value>) -> Result<CallRecord, String> {
+        let shape = match self.format {
+            ImportFormat::Auto => foreign::Shape::of(&object),
+            ImportFormat::Ndjson => foreign::Shape::Canonical,
+            ImportFormat::Vonage => foreign::Shape::Vonage,
+            ImportFormat::Seed004 => foreign::Shape::Seed004,
+        };
+        let canonical = match shape {
+            foreign::Shape::Canonical => object,
+            foreign::Shape::Vonage => foreign::from_vonage(object)?,
+            foreign::Shape::Seed004 => foreign::from_seed004(object)?,
+        };
+        parse_record(canonical, &self.organization_id)
+    }
+
+    fn reject(&mut self, line: u64, reason: String) {
         self.report.rejected += 1;
         if self.report.rejections.len() < MAX_REJECTIONS_LISTED {
-            self.report.rejections.push(Rejection {
-                line: self.line,
-                reason,
-            });
+            self.report.rejections.push(Rejection { line, reason });
         }
     }
 
@@ -415,8 +624,9 @@ impl Importer {
         Ok(())
     }
 
-    /// Stores what is left and reports.
+    /// Closes what is left, stores it and reports.
     pub async fn finish(mut self) -> crate::Result<ImportReport> {
+        self.close().await?;
         self.flush().await?;
         Ok(self.report)
     }
@@ -449,10 +659,11 @@ mod tests {
     }
 
     #[test]
-    fn a_line_is_refused_with_the_field_that_breaks_it() {
-        let refused = |line: &str| parse_line(line, "org_a").err().unwrap_or_default();
-        assert!(refused("{not json").starts_with("not JSON"));
-        assert!(refused("[1]").contains("JSON object"));
+    fn a_record_is_refused_with_the_field_that_breaks_it() {
+        let refused = |line: &str| {
+            let object = serde_json::from_str::<Map<String, Value>>(line).unwrap_or_default();
+            parse_record(object, "org_a").err().unwrap_or_default()
+        };
         assert!(refused(r#"{"id": "a"}"#).contains("missing field"));
         let base = r#""id": "c1", "organization_id": "x", "status": "completed",
                       "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:05:00Z""#;
@@ -461,11 +672,26 @@ mod tests {
         assert!(
             refused(&format!(r#"{{{base}, "events": [{{"id": 3}}]}}"#)).starts_with("events[0]")
         );
-        let record = parse_line(&format!("{{{base}}}"), "org_b").unwrap_or_else(|e| panic!("{e}"));
+        let object = serde_json::from_str(&format!("{{{base}}}")).unwrap_or_default();
+        let record = parse_record(object, "org_b").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             record.call.organization_id, "org_b",
             "the importer's organization"
         );
         assert_eq!(record.call.id, "c1");
+    }
+
+    #[test]
+    fn a_document_closes_when_its_brackets_do() {
+        let mut pending = Pending::default();
+        pending.push(r#"{"a": "}{ \" [","#);
+        assert!(!pending.closed(), "brackets in strings do not count");
+        pending.push(r#""b": [1, {"c": 2}]"#);
+        assert!(!pending.closed());
+        pending.push("}");
+        assert!(pending.closed());
+        let mut garbage = Pending::default();
+        garbage.push("nope");
+        assert!(garbage.closed(), "never opened: parsed at once");
     }
 }

@@ -192,6 +192,14 @@ pub struct ServeArgs {
     /// seconds.
     #[arg(long, env = "CALLSCOPE_UPLOAD_IDLE_TIMEOUT_SECS", default_value_t = 30)]
     pub upload_idle_timeout_secs: u64,
+    /// Days an organization keeps its calls unless it (`PATCH /v1/organization`) or the
+    /// call's agent (`PUT /v1/agents/{id}/retention`) says otherwise; calls are kept for
+    /// ever when unset.
+    #[arg(long, env = "CALLSCOPE_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=i64::from(callscope_store::MAX_RETENTION_DAYS)))]
+    pub retention_days: Option<u32>,
+    /// How often the purge of calls past their retention runs, in seconds.
+    #[arg(long, env = "CALLSCOPE_RETENTION_INTERVAL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_interval_secs: u64,
     /// Largest recording upload accepted, in bytes.
     #[arg(long, env = "CALLSCOPE_MAX_RECORDING_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub max_recording_bytes: u64,

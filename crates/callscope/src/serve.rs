@@ -8,8 +8,8 @@ use callscope_analysis::outbound::DestinationPolicy;
 use callscope_analysis::{LlmConfig, PriceTable, PricingConfig, TrustedRoots};
 use callscope_model::{Scope, Timestamp};
 use callscope_server::{
-    AppState, Backoff, LiveKitKeys, OtlpSettings, RecordingSettings, ReportSettings, ServerConfig,
-    WebhookSettings,
+    AppState, Backoff, LiveKitKeys, OtlpSettings, RecordingSettings, ReportSettings,
+    RetentionSettings, ServerConfig, WebhookSettings,
 };
 use callscope_store::IndexMode;
 use callscope_store::Store;
@@ -131,6 +131,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 livekit_keys,
             },
             import_idle_timeout: Duration::from_secs(args.upload_idle_timeout_secs),
+            retention: RetentionSettings {
+                default_days: args.retention_days,
+                interval: Duration::from_secs(args.retention_interval_secs),
+            },
         },
     );
     // Reports and deliveries left queued by the last process resume here.

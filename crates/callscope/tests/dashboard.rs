@@ -434,7 +434,11 @@ fn a_user_signs_in_searches_listens_reanalyses_exports_and_deletes_in_a_real_bro
     browser.click(&browser.find("#webhook-enabled"));
     browser.click(&browser.find("input[name='event.transfer.updated']"));
     browser.click(&browser.find("#webhook-form button[type=submit]"));
-    browser.find("#deliveries");
+    // The edit page shows the deliveries before the save too: wait for the saved state.
+    browser.wait_for(
+        "the saved webhook's page",
+        "return document.querySelector('p.hint')?.textContent.includes('disabled')",
+    );
     let (_, edited) = client.get(&format!("/v1/webhooks/{hook_id}"));
     assert_eq!(edited["enabled"], false, "{edited}");
     assert!(

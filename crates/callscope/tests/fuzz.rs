@@ -61,6 +61,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/fields"),
     ("GET", "/v1/calls/export"),
     ("POST", "/v1/calls/import"),
+    ("POST", "/v1/calls/delete_by_query"),
     ("GET", "/v1/calls/{id}"),
     ("PUT", "/v1/calls/{id}"),
     ("PATCH", "/v1/calls/{id}"),
@@ -82,6 +83,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/calls/{id}/transfers/{tid}/complete"),
     ("GET", "/v1/agents/{id}/analysis"),
     ("PUT", "/v1/agents/{id}/analysis"),
+    ("GET", "/v1/agents/{id}/retention"),
+    ("PUT", "/v1/agents/{id}/retention"),
+    ("DELETE", "/v1/agents/{id}/retention"),
     ("POST", "/v1/webhooks"),
     ("GET", "/v1/webhooks"),
     ("GET", "/v1/webhooks/{id}"),
@@ -438,7 +442,17 @@ impl Gen<'_> {
                 "events": [*self.rng.pick(&["call.started", "call.ended", "call.analyzed", "x"])],
                 "enabled": self.rng.chance(50),
             }),
-            "/v1/organization" => json!({"public_recordings": self.scalar()}),
+            "/v1/organization" => {
+                let mut body = json!({"public_recordings": self.scalar()});
+                if self.rng.chance(50) {
+                    body["retention_days"] = self.retention_days();
+                }
+                body
+            }
+            "/v1/agents/{id}/retention" => json!({"retention_days": self.retention_days()}),
+            "/v1/calls/delete_by_query" => {
+                json!({"query": self.query(4, false), "dry_run": self.rng.chance(70)})
+            }
             _ => self.any(3),
         };
         serde_json::to_vec(&value).unwrap()
@@ -507,6 +521,19 @@ impl Gen<'_> {
             object.insert(key, value);
         }
         document
+    }
+
+    /// A retention in days: in range, at its bounds, past them, or not a number.
+    fn retention_days(&mut self) -> Value {
+        match self.rng.below(4) {
+            0 => json!(
+                *self
+                    .rng
+                    .pick(&[0, 1, 36_500, 36_501, -1, 4_294_967_296_i64])
+            ),
+            1 => self.scalar(),
+            _ => json!(self.rng.below(400) + 1),
+        }
     }
 
     /// Bytes no JSON parser should take calmly.

@@ -37,23 +37,6 @@ fn path_text(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-/// Waits until the server's index holds `count` calls of the client's organization.
-fn wait_for_calls(client: &Client, count: u64) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (status, body) = client.post(
-            "/v1/calls/query",
-            &json!({"size": 0, "track_total_hits": true}),
-        );
-        assert_eq!(status, 200, "{body}");
-        if body["total"] == count || body["hits"]["total"]["value"] == count {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never indexed {count}: {body}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn lines(bytes: &[u8]) -> Vec<Value> {
     std::str::from_utf8(bytes)
         .expect("utf-8 export")
@@ -124,7 +107,7 @@ fn ten_thousand_demo_calls_round_trip_exactly_through_export_and_import() {
     // The server on the imported store exports the same bytes over HTTP.
     let server = Server::start(&target, &["--durability", "normal"]);
     let client = server.client(&key);
-    wait_for_calls(&client, 10_000);
+    common::wait_for_calls(&client, 10_000);
     let answer = client.exchange("GET", "/v1/calls/export", None);
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("content-type"), Some("application/x-ndjson"));
@@ -354,7 +337,7 @@ fn an_http_import_lands_every_good_line_and_names_each_bad_one() {
 fn an_http_export_streams_the_filtered_set_as_ndjson_or_the_documented_csv() {
     let fixture = Fixture::with_demo(400, &[]);
     let client = fixture.client();
-    wait_for_calls(&client, 400);
+    common::wait_for_calls(&client, 400);
 
     let completed = json!({"term": {"status": "completed"}});
     let (_, counted) = client.post(
@@ -454,7 +437,7 @@ fn the_seed_001_search_answer_imports_as_its_canonical_call_field_by_field() {
     );
     let server = Server::start(&data, &["--durability", "normal"]);
     let client = server.client(&key);
-    wait_for_calls(&client, 1);
+    common::wait_for_calls(&client, 1);
 
     let call = exported_call(&client);
     let id = "8ae433e8-7bc1-41a0-b0a6-0cccc30cbc36";
@@ -575,7 +558,7 @@ fn a_seed_004_call_imports_over_http_as_its_canonical_call_field_by_field() {
         json!({"imported": 1, "updated": 0, "rejected": 0, "rejections": []}),
         "a pretty-printed document over several lines is one call"
     );
-    wait_for_calls(&client, 1);
+    common::wait_for_calls(&client, 1);
     let call = exported_call(&client);
     assert_eq!(call["id"], "7f3d8e00-a1b2-4c3d-9e4f-567890abcdef");
     assert_eq!(call["organization_id"], "org_a");

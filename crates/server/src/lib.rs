@@ -15,13 +15,16 @@ mod native;
 mod operations;
 mod otlp;
 mod params;
+mod purge;
 mod recordings;
 mod request_log;
 mod signing;
 
 pub use error::ApiError;
 pub use guard::{GuardSettings, Rate, RateSettings};
-pub use lifecycle::{Backoff, ReportSettings, Signals, WebhookSettings, Workers, spawn_workers};
+pub use lifecycle::{
+    Backoff, ReportSettings, RetentionSettings, Signals, WebhookSettings, Workers, spawn_workers,
+};
 pub use livekit::LiveKitKeys;
 pub use otlp::OtlpSettings;
 pub use recordings::{Channels, RecordingSettings, recording_folder, recording_resource};
@@ -75,6 +78,8 @@ pub struct ServerConfig {
     pub otlp: OtlpSettings,
     /// Longest an import (`POST /v1/calls/import`) may send nothing before it is cut off.
     pub import_idle_timeout: Duration,
+    /// The default retention and how often the purge runs.
+    pub retention: RetentionSettings,
 }
 
 impl Default for ServerConfig {
@@ -96,6 +101,7 @@ impl Default for ServerConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             otlp: OtlpSettings::default(),
             import_idle_timeout: Duration::from_secs(30),
+            retention: RetentionSettings::default(),
         }
     }
 }

@@ -231,15 +231,6 @@ fn settings(state: &AppState) -> Result<&RecordingSettings, ApiError> {
         .ok_or_else(|| ApiError::NotFound("this server keeps no recordings".into()))
 }
 
-/// Deletes a call and its recordings: what both surfaces' DELETE do.
-pub async fn delete_call(state: &AppState, org: &str, id: &str) -> Result<bool, ApiError> {
-    let deleted = state.store.delete_call(org, id).await?;
-    if deleted && let Some(recordings) = &state.config.recordings {
-        recordings.remove(org, id);
-    }
-    Ok(deleted)
-}
-
 /// `PUT /v1/calls/{id}/recording?channels=mono|dual`: the body is the audio (WAV, MP3 or
 /// OGG), streamed to disk; its format is read from its bytes and its duration from the
 /// audio. A second upload of a channel replaces the first.

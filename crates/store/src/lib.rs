@@ -10,6 +10,7 @@ pub mod exchange;
 mod index;
 mod keys;
 mod list;
+mod retention;
 mod status;
 mod webhooks;
 
@@ -18,6 +19,9 @@ pub use error::StoreError;
 pub use index::MAX_SORT_KEYS;
 pub use keys::{KeyInfo, NewKey, NewSession, Principal, Session};
 pub use list::{CallPage, Cursor, ListCalls, Paging, SortField, SortOrder};
+pub use retention::{
+    Compacted, ExpiredCall, MAX_RETENTION_DAYS, Retention, RetentionScope, cutoff,
+};
 pub use status::{HistogramSnapshot, IndexStatus, StoreStatus};
 pub use webhooks::{AttemptVerdict, Delivery, DeliveryAttempt, DueDelivery, WebhookEndpoint};
 
@@ -188,8 +192,51 @@ pub trait Store: Send + Sync + 'static {
     /// The calls among `ids` that exist, in the order of `ids`, each once.
     async fn get_calls(&self, organization_id: &str, ids: &[String]) -> Result<Vec<Call>>;
 
-    /// Deletes a call with its transcript and events; `false` when there was none.
-    async fn delete_call(&self, organization_id: &str, id: &str) -> Result<bool>;
+    /// Deletes a call with everything it has (transcript, events, transfers, usage, traces,
+    /// a queued report); `false` when there was none.
+    async fn delete_call(&self, organization_id: &str, id: &str) -> Result<bool> {
+        Ok(self.delete_calls(organization_id, &[id.to_owned()]).await? > 0)
+    }
+
+    /// Deletes the calls among `ids` as `delete_call` does, in one transaction; answers how
+    /// many there were. Each delete is logged, so the index drops the call too.
+    async fn delete_calls(&self, organization_id: &str, ids: &[String]) -> Result<usize>;
+
+    // ---- the data's life -------------------------------------------------------------------
+
+    /// How long the organization keeps its calls.
+    async fn retention(&self, organization_id: &str) -> Result<Retention>;
+
+    /// Sets (or, with `None`, clears) the retention of the organization's calls, or of one
+    /// agent's calls when `agent_id` is given.
+    async fn set_retention(
+        &self,
+        organization_id: &str,
+        agent_id: Option<&str>,
+        days: Option<u32>,
+    ) -> Result<()>;
+
+    /// Every organization that has set a retention, with it.
+    async fn retention_rules(&self) -> Result<Vec<(String, Retention)>>;
+
+    /// Every organization that has calls.
+    async fn organizations_with_calls(&self) -> Result<Vec<String>>;
+
+    /// Up to `limit` of the organization's calls in `scope` created before `before`, oldest
+    /// first, after `after` (the last of the previous page) when given.
+    async fn expired_calls(
+        &self,
+        organization_id: &str,
+        scope: &RetentionScope,
+        before: Timestamp,
+        after: Option<&ExpiredCall>,
+        limit: usize,
+    ) -> Result<Vec<ExpiredCall>>;
+
+    /// Drops up to `limit` entries of the change log the committed index no longer needs:
+    /// every change of a call but its latest, and all of a deleted call's. What remains is
+    /// what a rebuild replays (one entry per live call).
+    async fn compact_changes(&self, limit: usize) -> Result<Compacted>;
 
     /// A filtered, sorted page of calls.
     async fn list_calls(&self, organization_id: &str, query: &ListCalls) -> Result<CallPage>;

@@ -14,10 +14,11 @@ use callscope_model::{
     Transfer, TransferDraft, TransferReport, TransferStatus, TransferSummary, ValidationError,
     WebhookDraft, WebhookEvent, WriteContext, call_from_json,
 };
+use callscope_query::{Aggregations, Limits, SearchRequest, Surface, TrackTotalHits, parse_query};
 use callscope_store::{
     AttemptVerdict, CallBuilder, CallRecord, Cursor, DeliveryAttempt, Durability, EmbeddedStore,
-    ListCalls, Paging, SortField, SortOrder, SpanRecord, Store, StoreError, TraceBuilder,
-    WriteMode, Written,
+    ExpiredCall, ListCalls, Paging, Retention, RetentionScope, SortField, SortOrder, SpanRecord,
+    Store, StoreError, TraceBuilder, WriteMode, Written,
 };
 use serde_json::{Value, json};
 use std::cmp::Ordering;
@@ -58,6 +59,10 @@ macro_rules! conformance_suite {
                 append_transcript_to_a_missing_call_is_not_found,
                 events_list_by_occurrence_and_skip_known_ids,
                 delete_removes_the_call_with_its_transcript_and_events,
+                delete_calls_removes_exactly_the_named_calls_of_one_organization,
+                retention_is_kept_per_organization_and_per_agent,
+                expired_calls_are_the_scope_s_calls_before_the_cutoff_oldest_first,
+                compacting_the_change_log_keeps_every_live_call_searchable,
                 insert_calls_stores_calls_with_events_and_replaces,
                 transfer_attempts_are_summarized_on_their_call,
                 trace_spans_are_kept_once_and_make_one_call_per_trace,
@@ -129,6 +134,31 @@ async fn create(store: &dyn Store, call: &Call) -> Written {
         )
         .await
         .unwrap_or_else(|e| panic!("create {}: {e}", call.id))
+}
+
+/// What the search index holds for a query: the ids it answers, sorted, checked against
+/// the total it counts (a deleted call still indexed would show in the total).
+async fn indexed(store: &dyn Store, org: &str, query: Value) -> Vec<String> {
+    store.refresh().await.unwrap();
+    let request = SearchRequest {
+        query: parse_query(Surface::Native, &query, &Limits::default()).unwrap(),
+        sort: Vec::new(),
+        offset: 0,
+        limit: 1000,
+        search_after: None,
+        aggs: Aggregations::new(),
+        track_total_hits: TrackTotalHits::Exact,
+        highlight: None,
+    };
+    let result = store.search(org, &request).await.unwrap();
+    let mut ids = ids_of(&result.calls);
+    ids.sort();
+    assert_eq!(
+        result.total,
+        ids.len() as u64,
+        "{query}: the index counts other calls"
+    );
+    ids
 }
 
 async fn stored(store: &dyn Store, org: &str, id: &str) -> Option<Call> {
@@ -1299,6 +1329,194 @@ async fn delete_removes_the_call_with_its_transcript_and_events(store: &dyn Stor
     assert_eq!(stored(store, ORG_A, "other").await, Some(other));
 }
 
+async fn delete_calls_removes_exactly_the_named_calls_of_one_organization(store: &dyn Store) {
+    for id in ["a", "b", "c"] {
+        create(store, &call(ORG_A, json!({"id": id}))).await;
+    }
+    create(store, &call(ORG_B, json!({"id": "a"}))).await;
+    store
+        .add_events(ORG_A, "b", vec![event("e0", BASE, "sip.invite")])
+        .await
+        .unwrap();
+    let ids = ["a", "b", "missing", "a"].map(String::from);
+    assert_eq!(
+        store.delete_calls(ORG_A, &ids).await.unwrap(),
+        2,
+        "each existing call once"
+    );
+    assert_eq!(
+        ids_of(&store.list_calls(ORG_A, &everything()).await.unwrap().calls),
+        ["c"]
+    );
+    assert_eq!(store.list_events(ORG_A, "b").await.unwrap(), None);
+    assert!(
+        stored(store, ORG_B, "a").await.is_some(),
+        "another organization's same id stays"
+    );
+    assert_eq!(store.delete_calls(ORG_A, &[]).await.unwrap(), 0);
+    assert_eq!(
+        indexed(store, ORG_A, json!({"match_all": {}})).await,
+        ["c"],
+        "gone from search"
+    );
+    assert_eq!(indexed(store, ORG_B, json!({"match_all": {}})).await, ["a"]);
+}
+
+async fn retention_is_kept_per_organization_and_per_agent(store: &dyn Store) {
+    assert_eq!(store.retention(ORG_A).await.unwrap(), Retention::default());
+    store.set_retention(ORG_A, None, Some(30)).await.unwrap();
+    store
+        .set_retention(ORG_A, Some("agent-long"), Some(365))
+        .await
+        .unwrap();
+    store
+        .set_retention(ORG_A, Some("agent-short"), Some(7))
+        .await
+        .unwrap();
+    store
+        .set_retention(ORG_A, Some("agent-short"), Some(3))
+        .await
+        .unwrap();
+    store
+        .set_retention(ORG_B, Some("agent-long"), Some(1))
+        .await
+        .unwrap();
+    let expected = Retention {
+        days: Some(30),
+        agents: [
+            ("agent-long".to_owned(), 365),
+            ("agent-short".to_owned(), 3),
+        ]
+        .into(),
+    };
+    assert_eq!(store.retention(ORG_A).await.unwrap(), expected);
+    let mut rules = store.retention_rules().await.unwrap();
+    rules.sort_by(|a, b| a.0.cmp(&b.0));
+    let org_b = Retention {
+        days: None,
+        agents: [("agent-long".to_owned(), 1)].into(),
+    };
+    assert_eq!(
+        rules,
+        [(ORG_A.to_owned(), expected), (ORG_B.to_owned(), org_b)]
+    );
+    // Clearing one rule leaves the others.
+    store.set_retention(ORG_A, None, None).await.unwrap();
+    store
+        .set_retention(ORG_A, Some("agent-short"), None)
+        .await
+        .unwrap();
+    store
+        .set_retention(ORG_A, Some("never-set"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.retention(ORG_A).await.unwrap(),
+        Retention {
+            days: None,
+            agents: [("agent-long".to_owned(), 365)].into()
+        }
+    );
+}
+
+async fn expired_calls_are_the_scope_s_calls_before_the_cutoff_oldest_first(store: &dyn Store) {
+    // Calls an hour apart, agents in turn; one without an agent; one of another organization.
+    let agents = [Some("agent-x"), Some("agent-y"), None];
+    let mut corpus = Vec::new();
+    for n in 0..30_i64 {
+        let mut body = json!({"id": format!("c{n:02}")});
+        if let Some(agent) = agents[(n % 3) as usize] {
+            body["agent_id"] = json!(agent);
+        }
+        let made = call_at(ORG_A, BASE + n * HOUR, body);
+        create(store, &made).await;
+        corpus.push(made);
+    }
+    create(
+        store,
+        &call_at(ORG_B, BASE, json!({"id": "b0", "agent_id": "agent-x"})),
+    )
+    .await;
+    let mut orgs = store.organizations_with_calls().await.unwrap();
+    orgs.sort();
+    assert_eq!(orgs, [ORG_A, ORG_B]);
+
+    let before = at(BASE + 20 * HOUR);
+    let walk = |scope: RetentionScope, page: usize| async move {
+        let mut seen: Vec<String> = Vec::new();
+        let mut after: Option<ExpiredCall> = None;
+        loop {
+            let batch = store
+                .expired_calls(ORG_A, &scope, before, after.as_ref(), page)
+                .await
+                .unwrap();
+            assert!(batch.len() <= page);
+            let Some(last) = batch.last().cloned() else {
+                return seen;
+            };
+            seen.extend(batch.into_iter().map(|c| c.id));
+            after = Some(last);
+        }
+    };
+    let expected = |keep: &dyn Fn(&Call) -> bool| -> Vec<String> {
+        corpus
+            .iter()
+            .filter(|c| c.created_at < before && keep(c))
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    let agent_x = expected(&|c| c.agent.id.as_deref() == Some("agent-x"));
+    assert_eq!(agent_x.len(), 7);
+    assert_eq!(
+        walk(RetentionScope::Agent("agent-x".into()), 3).await,
+        agent_x
+    );
+    let rest = expected(&|c| c.agent.id.as_deref() != Some("agent-x"));
+    assert_eq!(rest.len(), 13, "agent-y's and the agentless calls");
+    let scope = RetentionScope::Organization {
+        except: vec!["agent-x".into()],
+    };
+    assert_eq!(walk(scope, 4).await, rest);
+    let everything_old = expected(&|_| true);
+    let scope = RetentionScope::Organization { except: vec![] };
+    assert_eq!(walk(scope, 100).await, everything_old);
+}
+
+async fn compacting_the_change_log_keeps_every_live_call_searchable(store: &dyn Store) {
+    for id in ["kept", "bumped", "doomed"] {
+        create(
+            store,
+            &call(ORG_A, json!({"id": id, "agent_id": "agent-z"})),
+        )
+        .await;
+    }
+    for _ in 0..3 {
+        store
+            .write_call(ORG_A, "bumped", WriteMode::Update, bump(ORG_A, "bumped"))
+            .await
+            .unwrap();
+    }
+    assert!(store.delete_call(ORG_A, "doomed").await.unwrap());
+    store.refresh().await.unwrap();
+    let mut removed = 0;
+    loop {
+        let step = store.compact_changes(2).await.unwrap();
+        assert!(step.examined <= 2);
+        removed += step.removed;
+        if step.examined == 0 {
+            break;
+        }
+    }
+    // Backends without a change log have nothing to drop; one with a log drops what the
+    // index has applied: three earlier entries of `bumped` and both of `doomed`.
+    assert!(removed == 0 || removed == 5, "{removed}");
+    assert_eq!(
+        indexed(store, ORG_A, json!({"term": {"agent_id": "agent-z"}})).await,
+        ["bumped", "kept"]
+    );
+    assert_eq!(counter(&stored(store, ORG_A, "bumped").await.unwrap()), 3);
+}
+
 // ---- 7. bulk inserts -------------------------------------------------------------------------
 
 async fn insert_calls_stores_calls_with_events_and_replaces(store: &dyn Store) {
@@ -2169,6 +2387,52 @@ async fn report_claims_count_attempts_and_wait_when_put_off(store: &dyn Store) {
 }
 
 // ---- 9. embedded only: durability across reopening -------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_after_compaction_indexes_exactly_the_live_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EmbeddedStore::open(dir.path(), Durability::Normal).unwrap();
+        for n in 0..50 {
+            create(
+                &store,
+                &call(ORG_A, json!({"id": format!("r{n}"), "agent_id": "agent-r"})),
+            )
+            .await;
+        }
+        for n in 0..50 {
+            store
+                .write_call(
+                    ORG_A,
+                    &format!("r{n}"),
+                    WriteMode::Update,
+                    bump(ORG_A, &format!("r{n}")),
+                )
+                .await
+                .unwrap();
+        }
+        let doomed: Vec<String> = (0..10).map(|n| format!("r{n}")).collect();
+        assert_eq!(store.delete_calls(ORG_A, &doomed).await.unwrap(), 10);
+        store.refresh().await.unwrap();
+        let mut removed = 0;
+        while let step = store.compact_changes(7).await.unwrap()
+            && step.examined > 0
+        {
+            removed += step.removed;
+        }
+        assert_eq!(
+            removed,
+            50 + 2 * 10,
+            "the first of each live call's two entries (40), all three of each deleted one's (30)"
+        );
+    }
+    std::fs::remove_dir_all(dir.path().join(callscope_store::INDEX_DIR)).unwrap();
+    let store = EmbeddedStore::open(dir.path(), Durability::Normal).unwrap();
+    let ids = indexed(&store, ORG_A, json!({"term": {"agent_id": "agent-r"}})).await;
+    let mut expected: Vec<String> = (10..50).map(|n| format!("r{n}")).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_data_survives_reopening_the_directory() {

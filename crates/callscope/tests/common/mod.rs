@@ -613,3 +613,23 @@ pub fn csrf_in(page: &str) -> String {
         .expect("a CSRF token in the page")
         .to_owned()
 }
+
+/// Waits until the server's index holds `count` calls of the client's organization.
+pub fn wait_for_calls(client: &Client, count: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, body) = client.post(
+            "/v1/calls/query",
+            &serde_json::json!({"size": 0, "track_total_hits": true}),
+        );
+        assert_eq!(status, 200, "{body}");
+        if body["total"] == count || body["hits"]["total"]["value"] == count {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never indexed {count}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

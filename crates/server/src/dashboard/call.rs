@@ -369,7 +369,7 @@ pub(crate) async fn delete(
     viewer.check_csrf(&form.csrf)?;
     viewer.require(Scope::Write)?;
     form.confirmed("the call")?;
-    if !crate::recordings::delete_call(&state, viewer.organization(), &id).await? {
+    if !crate::purge::delete_call(&state, viewer.organization(), &id).await? {
         return Err(ApiError::call_not_found(&id).into());
     }
     // The list is the search index's: wait (briefly) until it no longer shows the call.

@@ -106,7 +106,7 @@ pub async fn delete_session(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Write)?;
     session_on_day(&state, &caller, &id, day).await?;
-    if crate::recordings::delete_call(&state, caller.organization(), &id).await? {
+    if crate::purge::delete_call(&state, caller.organization(), &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("session `{id}` not found")))

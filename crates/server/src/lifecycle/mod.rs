@@ -4,10 +4,12 @@
 //! process stopped; a notification only saves waiting for the next poll.
 
 mod reports;
+mod retention;
 mod traces;
 mod webhooks;
 
 pub use reports::{ReportSettings, run_report};
+pub use retention::RetentionSettings;
 pub use webhooks::WebhookSettings;
 
 use crate::AppState;
@@ -26,8 +28,9 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Signals {
     reports: Notify,
     deliveries: Notify,
-    /// Only the stop wakes the idle sweeper: it has nothing to do sooner.
+    /// Only the stop wakes the idle sweeper and the purge: they have nothing to do sooner.
     sweep: Notify,
+    purge: Notify,
     stopping: AtomicBool,
 }
 
@@ -39,7 +42,7 @@ impl Signals {
     }
 
     /// Whether the workers were asked to stop: they take no new job.
-    fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
     }
 }
@@ -61,6 +64,7 @@ pub fn spawn_workers(state: &AppState) -> Workers {
             tokio::spawn(reports::run(state.clone())),
             tokio::spawn(webhooks::run(state.clone())),
             tokio::spawn(traces::run(state.clone())),
+            tokio::spawn(retention::run(state.clone())),
         ],
     }
 }
@@ -72,6 +76,7 @@ impl Workers {
         self.signals.stopping.store(true, Ordering::Release);
         self.signals.wake();
         self.signals.sweep.notify_one();
+        self.signals.purge.notify_one();
         let mut handles = self.handles;
         let all = async {
             for handle in &mut handles {

@@ -1002,6 +1002,18 @@ pub struct AgentSettingsBody {
 pub struct OrganizationBody {
     #[serde(default)]
     pub public_recordings: Option<bool>,
+    /// Absent leaves it; `null` clears it (the server's default applies); days set it.
+    #[serde(default, deserialize_with = "present")]
+    pub retention_days: Option<Option<u32>>,
+}
+
+/// A field that may be absent (`None`, by `default`) or present, `null` included.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Query string of a secret rotation.

@@ -178,7 +178,7 @@ pub async fn delete_call(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::Write)?;
     params.wait_for_index()?;
-    if crate::recordings::delete_call(&state, caller.organization(), &id).await? {
+    if crate::purge::delete_call(&state, caller.organization(), &id).await? {
         settle(&state, &params).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -443,17 +443,40 @@ pub async fn get_organization(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    let public = state.store.public_recordings(caller.organization()).await?;
-    Ok(Json(json!({"id": caller.organization(), "public_recordings": public})).into_response())
+    let organization = caller.organization();
+    let public = state.store.public_recordings(organization).await?;
+    let retention = state.store.retention(organization).await?;
+    let default = state.config.retention.default_days;
+    Ok(Json(json!({
+        "id": organization,
+        "public_recordings": public,
+        "retention_days": retention.days,
+        "default_retention_days": default,
+        "effective_retention_days": retention.days.or(default),
+        "agent_retention_days": retention.agents,
+    }))
+    .into_response())
 }
 
-/// `PATCH /v1/organization`: seed 001's "Public Recordings" switch.
+/// `PATCH /v1/organization`: seed 001's "Public Recordings" switch and the retention of the
+/// organization's calls.
 pub async fn update_organization(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<OrganizationBody>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
+    // Checked before anything changes, so a bad value leaves the switch as it was too.
+    let retention = body
+        .retention_days
+        .map(super::retention::checked_days)
+        .transpose()?;
+    if let Some(days) = retention {
+        state
+            .store
+            .set_retention(caller.organization(), None, days)
+            .await?;
+    }
     if let Some(public) = body.public_recordings {
         state
             .store

@@ -4,6 +4,7 @@
 pub(crate) mod dto;
 mod handlers;
 pub(crate) mod lifecycle;
+mod retention;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/calls/search", post(handlers::search_calls))
         .route("/calls/query", post(handlers::query_calls))
         .route("/calls/export", get(crate::exchange::export))
+        .route("/calls/delete_by_query", post(retention::delete_by_query))
         .route(
             "/calls/import",
             post(crate::exchange::import)
@@ -79,6 +81,12 @@ pub fn router() -> Router<AppState> {
         .route(
             "/agents/{agent_id}/analysis",
             get(lifecycle::get_agent_settings).put(lifecycle::put_agent_settings),
+        )
+        .route(
+            "/agents/{agent_id}/retention",
+            get(retention::get_agent_retention)
+                .put(retention::put_agent_retention)
+                .delete(retention::delete_agent_retention),
         )
         .route(
             "/webhooks",

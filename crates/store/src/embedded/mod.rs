@@ -14,6 +14,7 @@
 
 mod follower;
 mod lifecycle;
+mod retention;
 mod schema;
 mod sql;
 mod traces;
@@ -21,10 +22,10 @@ mod traces;
 use crate::index::SearchIndex;
 use crate::status::{DurationHistogram, IndexStatus, StoreStatus};
 use crate::{
-    AttemptVerdict, CallBuilder, CallPage, CallRecord, Delivery, DeliveryAttempt, DueDelivery,
-    IngestedSpans, KeyInfo, ListCalls, MetricsBuilder, NewKey, NewSession, Principal, ReportJob,
-    Result, SearchResult, Session, SpanRecord, Store, StoreError, TraceBuilder, WebhookEndpoint,
-    WriteMode, Written,
+    AttemptVerdict, CallBuilder, CallPage, CallRecord, Compacted, Delivery, DeliveryAttempt,
+    DueDelivery, ExpiredCall, IngestedSpans, KeyInfo, ListCalls, MetricsBuilder, NewKey,
+    NewSession, Principal, ReportJob, Result, Retention, RetentionScope, SearchResult, Session,
+    SpanRecord, Store, StoreError, TraceBuilder, WebhookEndpoint, WriteMode, Written,
 };
 use async_trait::async_trait;
 use callscope_model::{
@@ -476,9 +477,53 @@ impl Store for EmbeddedStore {
         self.read(move |c| sql::get_calls(c, &org, &ids)).await
     }
 
-    async fn delete_call(&self, organization_id: &str, id: &str) -> Result<bool> {
-        let (org, id) = (organization_id.to_owned(), id.to_owned());
-        self.write(move |c| sql::delete_call(c, &org, &id)).await
+    async fn delete_calls(&self, organization_id: &str, ids: &[String]) -> Result<usize> {
+        let (org, ids) = (organization_id.to_owned(), ids.to_vec());
+        self.write(move |c| sql::delete_calls(c, &org, &ids)).await
+    }
+
+    async fn retention(&self, organization_id: &str) -> Result<Retention> {
+        let org = organization_id.to_owned();
+        self.read(move |c| retention::retention(c, &org)).await
+    }
+
+    async fn set_retention(
+        &self,
+        organization_id: &str,
+        agent_id: Option<&str>,
+        days: Option<u32>,
+    ) -> Result<()> {
+        let (org, agent) = (organization_id.to_owned(), agent_id.map(str::to_owned));
+        self.write(move |c| retention::set_retention(c, &org, agent.as_deref(), days))
+            .await
+    }
+
+    async fn retention_rules(&self) -> Result<Vec<(String, Retention)>> {
+        self.read(retention::rules).await
+    }
+
+    async fn organizations_with_calls(&self) -> Result<Vec<String>> {
+        self.read(retention::organizations_with_calls).await
+    }
+
+    async fn expired_calls(
+        &self,
+        organization_id: &str,
+        scope: &RetentionScope,
+        before: Timestamp,
+        after: Option<&ExpiredCall>,
+        limit: usize,
+    ) -> Result<Vec<ExpiredCall>> {
+        let (org, scope, after) = (organization_id.to_owned(), scope.clone(), after.cloned());
+        self.read(move |c| retention::expired_calls(c, &org, &scope, before, after.as_ref(), limit))
+            .await
+    }
+
+    async fn compact_changes(&self, limit: usize) -> Result<Compacted> {
+        // Only what the committed index already holds may go: the rest is its to-do list.
+        let indexed = *self.inner.indexed.borrow();
+        self.write(move |c| retention::compact_changes(c, indexed, limit))
+            .await
     }
 
     async fn list_calls(&self, organization_id: &str, query: &ListCalls) -> Result<CallPage> {

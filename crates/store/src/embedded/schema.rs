@@ -257,6 +257,27 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (trace_pk, span_id)
     ) WITHOUT ROWID;
     "#,
+    // 8: the data's life. Retention per organization (`agent_id` empty) and per agent, read
+    // by the purge. The change log is compacted behind the index (`compact_changes`): its
+    // index by call finds a call's earlier entries, and `change_log_compacted` keeps how far
+    // compaction has come so a restart does not walk the log again.
+    r#"
+    CREATE TABLE retention_rules (
+        organization_id  TEXT NOT NULL,
+        agent_id         TEXT NOT NULL,
+        days             INTEGER NOT NULL CHECK (days > 0),
+        updated_at       INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, agent_id)
+    ) WITHOUT ROWID;
+
+    CREATE INDEX changes_by_call ON changes (organization_id, call_id, seq);
+
+    CREATE TABLE change_log_compacted (
+        only     INTEGER PRIMARY KEY CHECK (only = 1),
+        through  INTEGER NOT NULL
+    );
+    INSERT INTO change_log_compacted (only, through) VALUES (1, 0);
+    "#,
 ];
 
 /// Brings the schema of `connection` up to date.

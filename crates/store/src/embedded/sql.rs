@@ -283,11 +283,19 @@ pub(super) fn call_records(
         .collect()
 }
 
-pub(super) fn delete_call(connection: &Connection, org: &str, id: &str) -> Result<bool> {
-    let deleted = connection
-        .prepare_cached("DELETE FROM calls WHERE organization_id = ?1 AND id = ?2")?
-        .execute(params![org, id])?;
-    if deleted > 0 {
+/// Deletes the calls among `ids` with everything that hangs off them (transcript, events,
+/// transfers, usage and latency by cascade; their traces and queued report here), logging
+/// each delete for the index; answers how many there were.
+pub(super) fn delete_calls(connection: &Connection, org: &str, ids: &[String]) -> Result<usize> {
+    let mut deleted = 0;
+    for id in ids {
+        let removed = connection
+            .prepare_cached("DELETE FROM calls WHERE organization_id = ?1 AND id = ?2")?
+            .execute(params![org, id])?;
+        if removed == 0 {
+            continue;
+        }
+        deleted += 1;
         record_change(connection, org, id, "delete")?;
         super::traces::forget_call(connection, org, id)?;
         connection
@@ -296,7 +304,7 @@ pub(super) fn delete_call(connection: &Connection, org: &str, id: &str) -> Resul
             )?
             .execute(params![org, id])?;
     }
-    Ok(deleted > 0)
+    Ok(deleted)
 }
 
 pub(super) fn append_transcript(

@@ -275,6 +275,20 @@ impl Walk {
     }
 }
 
+/// The search that counts, exactly, the calls `query` matches, answering none of them.
+pub fn count_request(query: Query) -> SearchRequest {
+    SearchRequest {
+        query,
+        sort: Vec::new(),
+        offset: 0,
+        limit: 0,
+        search_after: None,
+        aggs: Aggregations::new(),
+        track_total_hits: TrackTotalHits::Exact,
+        highlight: None,
+    }
+}
+
 /// Renders a page of an export.
 pub async fn render_page(
     store: &Arc<dyn Store>,

@@ -447,6 +447,16 @@ impl Gen<'_> {
                 if self.rng.chance(50) {
                     body["retention_days"] = self.retention_days();
                 }
+                if self.rng.chance(30) {
+                    body["redaction"] = match self.rng.below(3) {
+                        0 => json!({"kinds": ["phone", "email", "card"],
+                                    "patterns": [{"name": "ID", "regex": "[A-Z]{2}-[0-9]{4}"}]}),
+                        1 => {
+                            json!({"kinds": [self.text()], "patterns": [{"name": self.text(), "regex": self.text()}]})
+                        }
+                        _ => self.any(3),
+                    };
+                }
                 body
             }
             "/v1/agents/{id}/retention" => json!({"retention_days": self.retention_days()}),

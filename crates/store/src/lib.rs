@@ -31,6 +31,7 @@ use callscope_model::{
     TranscriptEntry, Transfer, TransferReport, UsageRecord, ValidationError, WebhookDraft,
 };
 use callscope_query::SearchRequest;
+use callscope_redact::RedactionSettings;
 use std::time::Duration;
 
 /// Result of a store operation.
@@ -453,6 +454,14 @@ pub trait Store: Send + Sync + 'static {
     async fn public_recordings(&self, organization_id: &str) -> Result<bool>;
 
     async fn set_public_recordings(&self, organization_id: &str, public: bool) -> Result<()>;
+
+    /// What the organization masks in what it sends, before anything is stored or indexed.
+    async fn redaction(&self, organization_id: &str) -> Result<RedactionSettings>;
+
+    /// Replaces the organization's redaction; writes from then on are masked by it (what is
+    /// stored already stays as it is). Settings are checked before they are stored.
+    async fn set_redaction(&self, organization_id: &str, settings: RedactionSettings)
+    -> Result<()>;
 
     /// Creates a key for `organization_id` (creating the organization when new). The secret
     /// is returned once and only its hash is stored.

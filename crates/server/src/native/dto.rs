@@ -1005,6 +1005,10 @@ pub struct OrganizationBody {
     /// Absent leaves it; `null` clears it (the server's default applies); days set it.
     #[serde(default, deserialize_with = "present")]
     pub retention_days: Option<Option<u32>>,
+    /// What is masked at ingest from now on (`{"kinds": [...], "patterns": [...],
+    /// "mask_call_numbers": false}`); replaces the whole setting.
+    #[serde(default)]
+    pub redaction: Option<callscope_redact::RedactionSettings>,
 }
 
 /// A field that may be absent (`None`, by `default`) or present, `null` included.

@@ -446,6 +446,7 @@ pub async fn get_organization(
     let organization = caller.organization();
     let public = state.store.public_recordings(organization).await?;
     let retention = state.store.retention(organization).await?;
+    let redaction = state.store.redaction(organization).await?;
     let default = state.config.retention.default_days;
     Ok(Json(json!({
         "id": organization,
@@ -454,6 +455,7 @@ pub async fn get_organization(
         "default_retention_days": default,
         "effective_retention_days": retention.days.or(default),
         "agent_retention_days": retention.agents,
+        "redaction": redaction,
     }))
     .into_response())
 }
@@ -471,6 +473,15 @@ pub async fn update_organization(
         .retention_days
         .map(super::retention::checked_days)
         .transpose()?;
+    if let Some(redaction) = body.redaction {
+        // Compiled (and refused by field) before it is stored, like every setting here.
+        callscope_redact::Redactor::new(&redaction)
+            .map_err(|e| ApiError::InvalidParameter(format!("redaction.{e}")))?;
+        state
+            .store
+            .set_redaction(caller.organization(), redaction)
+            .await?;
+    }
     if let Some(days) = retention {
         state
             .store

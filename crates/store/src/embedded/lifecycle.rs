@@ -15,6 +15,7 @@ use callscope_model::{
     TransferReport, TransferSummary, ValidationError, WebhookDraft, WebhookEvent, WebhookStatus,
     apply_report, new_id,
 };
+use callscope_redact::RedactionSettings;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
@@ -217,6 +218,37 @@ pub(super) fn set_public_recordings(
              ON CONFLICT (id) DO UPDATE SET public_recordings = excluded.public_recordings",
         )?
         .execute(params![org, Timestamp::now().as_millis(), public])?;
+    Ok(())
+}
+
+pub(super) fn redaction(connection: &Connection, org: &str) -> Result<RedactionSettings> {
+    let text: Option<String> = connection
+        .prepare_cached("SELECT redaction FROM organizations WHERE id = ?1")?
+        .query_row([org], |row| row.get(0))
+        .optional()?
+        .flatten();
+    Ok(match text {
+        Some(text) => serde_json::from_str(&text)?,
+        None => RedactionSettings::default(),
+    })
+}
+
+pub(super) fn set_redaction(
+    connection: &Connection,
+    org: &str,
+    settings: &RedactionSettings,
+) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO organizations (id, created_at, public_recordings, redaction)
+             VALUES (?1, ?2, 0, ?3)
+             ON CONFLICT (id) DO UPDATE SET redaction = excluded.redaction",
+        )?
+        .execute(params![
+            org,
+            Timestamp::now().as_millis(),
+            serde_json::to_string(settings)?
+        ])?;
     Ok(())
 }
 

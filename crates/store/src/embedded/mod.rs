@@ -33,8 +33,10 @@ use callscope_model::{
     TransferReport, WebhookDraft,
 };
 use callscope_query::SearchRequest;
+use callscope_redact::{RedactionSettings, Redactor};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction};
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -136,6 +138,9 @@ struct Inner {
     wake: mpsc::SyncSender<()>,
     stop: Arc<AtomicBool>,
     follower: Mutex<Option<JoinHandle<()>>>,
+    /// Each organization's compiled redaction, read on its first write and replaced when
+    /// it changes through this store.
+    redactors: Mutex<HashMap<String, Arc<Redactor>>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -249,6 +254,7 @@ impl EmbeddedStore {
                 wake,
                 stop,
                 follower: Mutex::new(follower),
+                redactors: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -435,6 +441,78 @@ fn run_writer(
     tracing::debug!("sqlite writer stopped");
 }
 
+impl EmbeddedStore {
+    fn redactors_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Redactor>>> {
+        // A panic while the map was held leaves it whole: entries are replaced, never edited.
+        self.inner
+            .redactors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The organization's redaction, compiled once and kept.
+    async fn redactor(&self, organization_id: &str) -> Result<Arc<Redactor>> {
+        if let Some(redactor) = self.redactors_cache().get(organization_id) {
+            return Ok(Arc::clone(redactor));
+        }
+        let settings = self.redaction(organization_id).await?;
+        let redactor =
+            Arc::new(Redactor::new(&settings).map_err(|e| StoreError::Internal(e.to_string()))?);
+        self.redactors_cache()
+            .insert(organization_id.to_owned(), Arc::clone(&redactor));
+        Ok(redactor)
+    }
+
+    /// Bulk records masked by their organizations' redactions.
+    async fn redact_records(&self, mut records: Vec<CallRecord>) -> Result<Vec<CallRecord>> {
+        for record in &mut records {
+            let redactor = self.redactor(&record.call.organization_id).await?;
+            if redactor.is_off() {
+                continue;
+            }
+            callscope_redact::redact_call(&mut record.call, &redactor);
+            for event in &mut record.events {
+                callscope_redact::redact_event(event, &redactor);
+            }
+            for transfer in &mut record.transfers {
+                callscope_redact::redact_transfer(transfer, &redactor);
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// `build` with its call masked by `redactor` before it is stored.
+fn redacting(build: CallBuilder, redactor: Arc<Redactor>) -> CallBuilder {
+    if redactor.is_off() {
+        return build;
+    }
+    Box::new(move |existing| {
+        let mut call = build(existing)?;
+        callscope_redact::redact_call(&mut call, &redactor);
+        Ok(call)
+    })
+}
+
+/// `derive` with its call masked by `redactor` before it is stored.
+fn redacting_trace(derive: TraceBuilder, redactor: Arc<Redactor>) -> TraceBuilder {
+    if redactor.is_off() {
+        return derive;
+    }
+    Box::new(move |state| {
+        let mut call = derive(state)?;
+        callscope_redact::redact_call(&mut call, &redactor);
+        Ok(call)
+    })
+}
+
+/// A stored JSON document (a span) with every string leaf masked.
+fn redact_document(doc: &str, redactor: &Redactor) -> Result<String> {
+    let mut value: serde_json::Value = serde_json::from_str(doc)?;
+    callscope_redact::redact_json(&mut value, redactor);
+    Ok(serde_json::to_string(&value)?)
+}
+
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn write_call(
@@ -445,16 +523,19 @@ impl Store for EmbeddedStore {
         build: CallBuilder,
     ) -> Result<Written> {
         let (org, id) = (organization_id.to_owned(), id.to_owned());
+        let build = redacting(build, self.redactor(organization_id).await?);
         self.write(move |c| sql::write_call(c, &org, &id, mode, build))
             .await
     }
 
     async fn insert_calls(&self, calls: Vec<CallRecord>) -> Result<()> {
+        let calls = self.redact_records(calls).await?;
         self.write(move |c| sql::insert_calls(c, calls, false).map(drop))
             .await
     }
 
     async fn import_calls(&self, calls: Vec<CallRecord>) -> Result<usize> {
+        let calls = self.redact_records(calls).await?;
         self.write(move |c| sql::insert_calls(c, calls, true)).await
     }
 
@@ -540,8 +621,12 @@ impl Store for EmbeddedStore {
         &self,
         organization_id: &str,
         id: &str,
-        entries: Vec<TranscriptEntry>,
+        mut entries: Vec<TranscriptEntry>,
     ) -> Result<Call> {
+        let redactor = self.redactor(organization_id).await?;
+        for entry in &mut entries {
+            callscope_redact::redact_entry(entry, &redactor);
+        }
         let (org, id) = (organization_id.to_owned(), id.to_owned());
         self.write(move |c| sql::append_transcript(c, &org, &id, entries))
             .await
@@ -554,12 +639,27 @@ impl Store for EmbeddedStore {
         report: MetricsReport,
         derive: MetricsBuilder,
     ) -> Result<Call> {
+        let redactor = self.redactor(organization_id).await?;
+        let derive: MetricsBuilder = Box::new(move |call, usage, latency| {
+            let mut call = derive(call, usage, latency)?;
+            callscope_redact::redact_call(&mut call, &redactor);
+            Ok(call)
+        });
         let (org, id) = (organization_id.to_owned(), id.to_owned());
         self.write(move |c| sql::record_metrics(c, &org, &id, report, derive))
             .await
     }
 
-    async fn add_events(&self, organization_id: &str, id: &str, events: Vec<Event>) -> Result<()> {
+    async fn add_events(
+        &self,
+        organization_id: &str,
+        id: &str,
+        mut events: Vec<Event>,
+    ) -> Result<()> {
+        let redactor = self.redactor(organization_id).await?;
+        for event in &mut events {
+            callscope_redact::redact_event(event, &redactor);
+        }
         let (org, id) = (organization_id.to_owned(), id.to_owned());
         self.write(move |c| sql::add_events(c, &org, &id, &events))
             .await
@@ -596,8 +696,9 @@ impl Store for EmbeddedStore {
         &self,
         organization_id: &str,
         id: &str,
-        analysis: Analysis,
+        mut analysis: Analysis,
     ) -> Result<Call> {
+        callscope_redact::redact_analysis(&mut analysis, &*self.redactor(organization_id).await?);
         let (org, id) = (organization_id.to_owned(), id.to_owned());
         self.write(move |c| lifecycle::store_report(c, &org, &id, analysis))
             .await
@@ -624,7 +725,12 @@ impl Store for EmbeddedStore {
             .await
     }
 
-    async fn create_transfer(&self, organization_id: &str, transfer: Transfer) -> Result<Transfer> {
+    async fn create_transfer(
+        &self,
+        organization_id: &str,
+        mut transfer: Transfer,
+    ) -> Result<Transfer> {
+        callscope_redact::redact_transfer(&mut transfer, &*self.redactor(organization_id).await?);
         let org = organization_id.to_owned();
         self.write(move |c| lifecycle::create_transfer(c, &org, &transfer))
             .await
@@ -635,8 +741,10 @@ impl Store for EmbeddedStore {
         organization_id: &str,
         call_id: &str,
         transfer_id: &str,
-        report: TransferReport,
+        mut report: TransferReport,
     ) -> Result<(ChainStep, Vec<Transfer>)> {
+        let redactor = self.redactor(organization_id).await?;
+        callscope_redact::redact_transfer_report(&mut report, &redactor);
         let (org, call, transfer) = (
             organization_id.to_owned(),
             call_id.to_owned(),
@@ -659,9 +767,16 @@ impl Store for EmbeddedStore {
     async fn ingest_spans(
         &self,
         organization_id: &str,
-        spans: Vec<SpanRecord>,
+        mut spans: Vec<SpanRecord>,
         derive: TraceBuilder,
     ) -> Result<IngestedSpans> {
+        let redactor = self.redactor(organization_id).await?;
+        if !redactor.is_off() {
+            for span in &mut spans {
+                span.doc = redact_document(&span.doc, &redactor)?;
+            }
+        }
+        let derive = redacting_trace(derive, redactor);
         let org = organization_id.to_owned();
         self.write(move |c| traces::ingest_spans(c, &org, spans, &derive))
             .await
@@ -679,6 +794,7 @@ impl Store for EmbeddedStore {
         before: Timestamp,
         derive: TraceBuilder,
     ) -> Result<Option<Call>> {
+        let derive = redacting_trace(derive, self.redactor(organization_id).await?);
         let (org, trace) = (organization_id.to_owned(), trace_id.to_owned());
         self.write(move |c| traces::close_trace(c, &org, &trace, before, &derive))
             .await
@@ -792,6 +908,32 @@ impl Store for EmbeddedStore {
         let org = organization_id.to_owned();
         self.read(move |c| lifecycle::public_recordings(c, &org))
             .await
+    }
+
+    async fn redaction(&self, organization_id: &str) -> Result<RedactionSettings> {
+        let org = organization_id.to_owned();
+        self.read(move |c| lifecycle::redaction(c, &org)).await
+    }
+
+    async fn set_redaction(
+        &self,
+        organization_id: &str,
+        settings: RedactionSettings,
+    ) -> Result<()> {
+        let redactor = Arc::new(Redactor::new(&settings).map_err(|e| {
+            let field = format!("redaction.{}", e.field());
+            let message = e.to_string();
+            let message = message
+                .strip_prefix(&format!("{}: ", e.field()))
+                .unwrap_or(&message);
+            StoreError::Invalid(callscope_model::ValidationError::new(field, message))
+        })?);
+        let org = organization_id.to_owned();
+        self.write(move |c| lifecycle::set_redaction(c, &org, &settings))
+            .await?;
+        self.redactors_cache()
+            .insert(organization_id.to_owned(), redactor);
+        Ok(())
     }
 
     async fn set_public_recordings(&self, organization_id: &str, public: bool) -> Result<()> {

@@ -278,6 +278,10 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO change_log_compacted (only, through) VALUES (1, 0);
     "#,
+    // 9: PII redaction at ingest: an organization's `RedactionSettings` as JSON (NULL: off).
+    r#"
+    ALTER TABLE organizations ADD COLUMN redaction TEXT;
+    "#,
 ];
 
 /// Brings the schema of `connection` up to date.

@@ -139,25 +139,15 @@ fn recordings_are_served_by_signed_links_with_ranges() {
     );
     assert_eq!(client.delete("/v1/calls/rec-1").0, 204);
     assert_eq!(fetch(public, None).0, 404);
-    let leftovers = walk(&fixture.data_dir().join("recordings"));
+    let leftovers: Vec<String> = common::files_under(&fixture.data_dir().join("recordings"))
+        .iter()
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(
         leftovers,
         ["url-signing.key"],
         "only the signing key remains"
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<String> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path.file_name().unwrap().to_string_lossy().into_owned());
-        }
-    }
-    files
 }
 
 /// Sends a recording upload by hand: the headers announce `announced` bytes, `sent` of them

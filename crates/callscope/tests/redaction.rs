@@ -10,7 +10,6 @@ mod common;
 use common::receiver::Receiver;
 use common::{Fixture, LOCAL_RECEIVERS};
 use serde_json::json;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// What callers say, each as written and in the forms its bytes could take once stored or
@@ -69,19 +68,6 @@ fn sentence(lead: &str) -> String {
         secrets.join(", then "),
         ORDINARY.join(" ")
     )
-}
-
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -367,7 +353,7 @@ fn nothing_a_caller_says_of_their_numbers_or_addresses_is_kept_anywhere() {
     assert_clean("the server log", log.as_bytes());
     let mut canary_in_database = false;
     let mut canary_in_index = false;
-    for file in files_under(&data) {
+    for file in common::files_under(&data) {
         let bytes = std::fs::read(&file).unwrap();
         let name = file.strip_prefix(&data).unwrap().display().to_string();
         assert_clean(&name, &bytes);

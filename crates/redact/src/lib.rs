@@ -119,4 +119,11 @@ impl RedactError {
             Self::InvalidSetting { field, .. } => field,
         }
     }
+
+    /// Why it was refused, naming the limit it breaks.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::InvalidSetting { message, .. } => message,
+        }
+    }
 }

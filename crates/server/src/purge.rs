@@ -12,7 +12,7 @@ use callscope_store::exchange::Walk;
 use callscope_store::{ExpiredCall, Retention, RetentionScope, cutoff};
 
 /// Calls deleted per batch: one write transaction each.
-pub(crate) const BATCH: usize = 500;
+const BATCH: usize = 500;
 
 /// Deletes the calls among `ids` of `organization` with their recordings; answers how many
 /// there were.

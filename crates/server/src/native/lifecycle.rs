@@ -453,15 +453,15 @@ pub async fn get_organization(
         "public_recordings": public,
         "retention_days": retention.days,
         "default_retention_days": default,
-        "effective_retention_days": retention.days.or(default),
+        "effective_retention_days": crate::purge::effective_days(&retention, None, default),
         "agent_retention_days": retention.agents,
         "redaction": redaction,
     }))
     .into_response())
 }
 
-/// `PATCH /v1/organization`: seed 001's "Public Recordings" switch and the retention of the
-/// organization's calls.
+/// `PATCH /v1/organization`: seed 001's "Public Recordings" switch, the retention of the
+/// organization's calls and its redaction.
 pub async fn update_organization(
     State(state): State<AppState>,
     caller: Caller,
@@ -473,10 +473,8 @@ pub async fn update_organization(
         .retention_days
         .map(super::retention::checked_days)
         .transpose()?;
+    // First, so a refused setting (the store compiles it, naming the field) changes nothing.
     if let Some(redaction) = body.redaction {
-        // Compiled (and refused by field) before it is stored, like every setting here.
-        callscope_redact::Redactor::new(&redaction)
-            .map_err(|e| ApiError::InvalidParameter(format!("redaction.{e}")))?;
         state
             .store
             .set_redaction(caller.organization(), redaction)

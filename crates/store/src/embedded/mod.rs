@@ -922,11 +922,7 @@ impl Store for EmbeddedStore {
     ) -> Result<()> {
         let redactor = Arc::new(Redactor::new(&settings).map_err(|e| {
             let field = format!("redaction.{}", e.field());
-            let message = e.to_string();
-            let message = message
-                .strip_prefix(&format!("{}: ", e.field()))
-                .unwrap_or(&message);
-            StoreError::Invalid(callscope_model::ValidationError::new(field, message))
+            StoreError::Invalid(callscope_model::ValidationError::new(field, e.message()))
         })?);
         let org = organization_id.to_owned();
         self.write(move |c| lifecycle::set_redaction(c, &org, &settings))

@@ -45,6 +45,8 @@ pub enum Command {
     Reindex(StoreArgs),
     /// Measure ingest rate, index size and query latency on a generated corpus.
     Bench(BenchArgs),
+    /// Print the OpenAPI 3.1 document the server serves at `/openapi.json`.
+    Openapi,
 }
 
 /// Where the data lives and how it is written; shared by every command.

@@ -53,6 +53,10 @@ fn main() -> std::process::ExitCode {
             cli::Command::Import(args) => exchange::import(args).await,
             cli::Command::Reindex(args) => reindex::run(args).await,
             cli::Command::Bench(args) => bench::run(args).await,
+            cli::Command::Openapi => {
+                println!("{}", callscope_server::openapi_json());
+                Ok(())
+            }
         }
     });
     match outcome {

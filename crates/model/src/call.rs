@@ -27,7 +27,7 @@ const MAX_LABEL_LEN: usize = 256;
 const STATUS_CODES: [u16; 3] = [0, 100, 200];
 
 /// One call or session, as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Call {
     pub id: String,
@@ -93,7 +93,7 @@ pub struct Call {
 }
 
 /// The agent that handled the call (seed 001's `agent_information`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,7 +115,7 @@ impl Agent {
 }
 
 /// One utterance.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TranscriptEntry {
     /// Assigned when not given; a repeated id in a live append is taken as a retry.
@@ -140,7 +140,7 @@ pub struct TranscriptEntry {
 }
 
 /// What a flow-based agent did (seed 001's `flow_path` and `flow_data`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Flow {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -154,7 +154,7 @@ pub struct Flow {
 }
 
 /// One node execution.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowNode {
     #[serde(rename = "type")]
@@ -181,7 +181,7 @@ pub struct FlowNode {
 }
 
 /// A tag collected during the call.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tag {
     pub tag: String,
@@ -190,7 +190,7 @@ pub struct Tag {
 }
 
 /// A parameter collected or injected during the call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Parameter {
     pub name: String,
@@ -211,7 +211,7 @@ pub struct Parameter {
 }
 
 /// Where the call's audio is.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recording {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,7 +229,7 @@ pub struct Recording {
 }
 
 /// Latency per pipeline stage.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Metrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -243,7 +243,7 @@ pub struct Metrics {
 }
 
 /// Summary of one stage's latency samples, in milliseconds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyStats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,7 +261,7 @@ pub struct LatencyStats {
 }
 
 /// What the call cost.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
     /// Integer micro-USD; the sum of `breakdown` when not given.
@@ -274,7 +274,7 @@ pub struct Cost {
 }
 
 /// One priced line of usage.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostItem {
     pub component: CostComponent,
@@ -294,6 +294,28 @@ pub struct CostItem {
 /// decimal string (seed 002 renders money as strings), never as a float.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct MicroUsd(pub u64);
+
+/// Written as an integer or a digit string; rendered as an integer.
+impl utoipa::PartialSchema for MicroUsd {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9]+$")),
+            )
+            .description(Some("A whole number of micro-USD"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for MicroUsd {}
 
 impl<'de> Deserialize<'de> for MicroUsd {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -338,7 +360,7 @@ pub const OUTCOMES: &[&str] = &[
 ];
 
 /// The post-call report.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Analysis {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -400,6 +422,50 @@ pub struct WriteContext<'a> {
 
 /// Fields only the server may set.
 const SERVER_OWNED: [&str; 3] = ["organization_id", "updated_at", "transfer"];
+
+/// The body of a call write (`POST /v1/calls`, `PUT /v1/calls/{id}`): [`Call`]'s fields
+/// but the server's own, every one optional, and `agent_id` as a shorthand for `agent.id`.
+#[derive(Debug)]
+pub struct CallWrite;
+
+impl utoipa::PartialSchema for CallWrite {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        let mut schema = <Call as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            for owned in SERVER_OWNED {
+                object.properties.remove(owned);
+            }
+            object.required.clear();
+            object.properties.insert(
+                "agent_id".into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("Shorthand for `agent.id`"))
+                    .into(),
+            );
+            object.description = Some(
+                "A call as a client writes it: every field optional (`id` is generated, \
+                 `status` defaults to `in_progress`, `created_at` to now); `organization_id`, \
+                 `updated_at` and `transfer` are the server's."
+                    .into(),
+            );
+        }
+        schema
+    }
+}
+
+impl utoipa::ToSchema for CallWrite {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <Call as utoipa::ToSchema>::schemas(schemas);
+    }
+}
 
 /// Turns a write body into a validated call.
 pub fn call_from_json(body: Value, context: &WriteContext<'_>) -> Result<Call, ValidationError> {

@@ -11,9 +11,9 @@ pub mod usage;
 pub mod webhook;
 
 pub use call::{
-    Agent, Analysis, Call, Cost, CostItem, Flow, FlowNode, LatencyStats, Metrics, MicroUsd,
-    OUTCOMES, Object, Parameter, Recording, Tag, TranscriptEntry, WriteContext, call_from_json,
-    merge_patch, normalize_transcript,
+    Agent, Analysis, Call, CallWrite, Cost, CostItem, Flow, FlowNode, LatencyStats, Metrics,
+    MicroUsd, OUTCOMES, Object, Parameter, Recording, Tag, TranscriptEntry, WriteContext,
+    call_from_json, merge_patch, normalize_transcript,
 };
 pub use enums::{
     AnalysisStatus, CallKind, CallStatus, Channel, CostComponent, DeliveryStatus, Direction,

@@ -78,6 +78,25 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Rendered as RFC 3339; the looser input forms are described, since a schema's `date-time`
+/// names only the first.
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some(
+                "UTC, rendered as RFC 3339 with milliseconds; accepted also as an ISO \
+                 date-time without offset (taken as UTC) or a date",
+            ))
+            .examples(["2024-01-15T10:30:15.000Z"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Timestamp {}
+
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;

@@ -19,7 +19,7 @@ pub const MAX_TARGETS: usize = 10;
 
 /// What to do when every target failed: the action, plus whatever the runtime needs to carry
 /// it out (a callback time, a voicemail box), kept as given.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fallback {
     pub action: FallbackAction,
     #[serde(flatten)]
@@ -27,7 +27,7 @@ pub struct Fallback {
 }
 
 /// One transfer attempt, as stored and as seed 002 renders it (plus the routing fields).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
     pub id: String,
@@ -75,7 +75,7 @@ pub struct Transfer {
 /// What a call's transfers came to, kept on the call (`Call::transfer`) so that search and
 /// aggregations see it: the latest request's chain, as its last attempt stands. The store
 /// derives it from the attempts whenever one changes; a client cannot write it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferSummary {
     /// The chain's first attempt (`Transfer::chain_id`).
@@ -106,7 +106,7 @@ impl TransferSummary {
 }
 
 /// A transfer request as a client writes it (`POST /v1/calls/{id}/transfers`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferDraft {
     #[serde(default)]
@@ -210,7 +210,7 @@ impl TransferDraft {
 
 /// A step the runtime reports for one attempt (`POST …/transfers/{tid}/status`, and the
 /// cancel and complete shortcuts).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferReport {
     pub status: TransferStatus,

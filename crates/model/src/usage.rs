@@ -9,7 +9,7 @@ use crate::{ValidationError, id::validate_id};
 use serde::{Deserialize, Serialize};
 
 /// One request to `POST /v1/calls/{id}/metrics`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsReport {
     #[serde(default)]
@@ -19,7 +19,7 @@ pub struct MetricsReport {
 }
 
 /// Usage of one component, such as 1,200 LLM input tokens or 42 seconds of speech-to-text.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageRecord {
     /// Makes a retried report harmless: a record whose id is already stored is skipped.
@@ -37,7 +37,7 @@ pub struct UsageRecord {
 
 /// The latency of one turn, per stage, in milliseconds. A turn reported again replaces the
 /// earlier report of that turn.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LatencySample {
     pub turn: u32,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 pub const MAX_URL_LEN: usize = 2048;
 
 /// An endpoint as a client writes it. On `PATCH` every field is optional.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookDraft {
     #[serde(default)]

@@ -9,7 +9,7 @@ use crate::QueryError;
 use serde::Serialize;
 
 /// What kind of values a field holds, which decides the clauses it accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     /// Exact strings (ids, enums, numbers as text): `term`, `terms`, `prefix`, sort, aggs.
@@ -630,7 +630,7 @@ pub fn resolve_sort(surface: Surface, name: &str) -> Result<IndexField, QueryErr
 }
 
 /// One row of `GET /v1/fields`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldInfo {
     pub name: String,
     #[serde(rename = "type")]

@@ -16,7 +16,7 @@ pub const MAX_PATTERN_LEN: usize = 512;
 pub const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
 /// What an organization masks. Every field defaults, and the default masks nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedactionSettings {
     /// The built-in detectors to run.
@@ -31,7 +31,7 @@ pub struct RedactionSettings {
 }
 
 /// A built-in detector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PiiKind {
     Phone,
@@ -51,7 +51,7 @@ impl PiiKind {
 }
 
 /// A configured pattern: every match of `regex` becomes `[name]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomPattern {
     /// 1 to 32 characters of `A-Z`, `0-9` and `_`.

@@ -46,9 +46,16 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every failure.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": "limit: must be between 1 and 1000, got 0", "code": "INVALID_PARAMETER"}))]
+pub(crate) struct ErrorBody<'a> {
+    /// What went wrong, for a person: names the parameter or the limit at fault.
     error: &'a str,
+    /// What went wrong, for a program: `INVALID_PARAMETER`, `NOT_FOUND`, `UNAUTHORIZED`,
+    /// `FORBIDDEN`, `CONFLICT`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`,
+    /// `METHOD_NOT_ALLOWED`, `REQUEST_TIMEOUT`, `RANGE_NOT_SATISFIABLE`, `RATE_LIMITED`,
+    /// `OVERLOADED`, `TIMEOUT` or `INTERNAL`.
     code: &'static str,
 }
 

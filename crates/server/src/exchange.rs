@@ -14,26 +14,49 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use callscope_model::Scope;
 use callscope_query::{Query, Surface, limit_note, parse_query};
-use callscope_store::exchange::{ExportFormat, ImportFormat, Importer, Walk, render_page};
+use callscope_store::exchange::{
+    ExportFormat, ImportFormat, ImportReport, Importer, Walk, render_page,
+};
 use serde::Deserialize;
 
 /// Pages of an export buffered ahead of a slow client.
 const PAGES_AHEAD: usize = 2;
 
 /// Query string of `GET /v1/calls/export`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `ndjson` (the default) or `csv`.
     #[serde(default)]
+    #[param(value_type = Option<String>, pattern = "^(ndjson|csv)$")]
     format: Option<String>,
     /// A query of DESIGN §4 as JSON, `/v1` field names; every call when absent.
     #[serde(default)]
     query: Option<String>,
 }
 
-/// `GET /v1/calls/export?format=ndjson|csv&query=<JSON>`: every call the query matches, in
-/// creation order, streamed. A bad format or query is refused before any byte is sent.
+/// Exports every call a query matches, streamed.
+///
+/// In creation order, as Callscope NDJSON (one call a line, the form `POST /v1/calls/import`
+/// reads back exactly) or CSV (a fixed column set, documented in the README). The set is
+/// never held in memory, so any size streams. A bad format or query is refused before any
+/// byte is sent. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/calls/export",
+    tag = "data",
+    operation_id = "export_calls",
+    params(ExportParams),
+    responses((
+        status = 200,
+        description = "The calls, one a line (NDJSON) or a header and one row a call (CSV)",
+        content(
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+        ),
+    )),
+)]
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,20 +139,37 @@ pub(crate) fn stream_export(
 }
 
 /// Query string of `POST /v1/calls/import`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
     /// `auto` (the default), `ndjson`, `vonage` or `seed004`.
     #[serde(default)]
+    #[param(value_type = Option<String>, pattern = "^(auto|ndjson|vonage|seed004)$")]
     format: Option<String>,
 }
 
-/// `POST /v1/calls/import?format=auto|ndjson|vonage|seed004`: a body of call documents
-/// (Callscope's NDJSON, seed-001 session documents alone or in a `{"hits": [...]}` answer,
-/// seed-004 calls; one a line or pretty-printed), stored as it arrives under the caller's
-/// organization, idempotent by id. A document that is not a call is reported with its line
-/// number and why, and the others land; a line or document longer than `max_body_bytes` is
-/// refused, a line unread. Answers what was imported, updated and rejected.
+/// Imports calls in bulk, streamed, idempotent by id.
+///
+/// The body is call documents: Callscope's NDJSON (what the export writes), seed-001 session
+/// documents alone or in a `{"hits": [...]}` answer, or seed-004 calls; one a line, or
+/// pretty-printed over several. They are stored as they arrive under the key's organization.
+/// A document that is not a call is reported with its line number and why, and the others
+/// land; a line or document longer than `max_body_bytes` is refused. Needs the `write`
+/// scope.
+#[utoipa::path(
+    post,
+    path = "/calls/import",
+    tag = "data",
+    operation_id = "import_calls",
+    params(ImportParams),
+    request_body(
+        content = String,
+        content_type = "application/x-ndjson",
+        description = "Call documents, one a line or pretty-printed",
+    ),
+    responses((status = 200, description = "What was imported, updated and rejected", body = ImportReport)),
+)]
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,

@@ -12,6 +12,7 @@ mod lifecycle;
 mod livekit;
 mod metrics;
 mod native;
+mod openapi;
 mod operations;
 mod otlp;
 mod params;
@@ -29,15 +30,16 @@ pub use livekit::LiveKitKeys;
 pub use otlp::OtlpSettings;
 pub use recordings::{Channels, RecordingSettings, recording_folder, recording_resource};
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Method;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::{Extension, Router};
 use callscope_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Settings of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -228,21 +230,33 @@ pub async fn serve(
     Ok(())
 }
 
-/// The whole application: every surface, health, the error fallbacks and request logging.
-pub fn router(state: AppState) -> Router {
-    let body_limit = state.config.max_body_bytes;
-    Router::new()
-        .route("/healthz", get(operations::healthz))
-        .route("/readyz", get(operations::readyz))
-        .route("/metrics", get(metrics::render))
+/// Every route, each registered through `routes!` with its handler's `#[utoipa::path]`, so
+/// that the router and the OpenAPI document are built from this one list.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(operations::healthz))
+        .routes(routes!(operations::readyz))
+        .routes(routes!(metrics::render))
+        .routes(routes!(openapi::document))
+        .routes(routes!(openapi::page::reference_page))
         .nest("/v1", native::router())
         .nest("/insights", insights::router())
         .nest("/observability", livekit::router())
         .merge(dashboard::router())
-        .route(
-            "/recordings/{org}/{id}/{channels}",
-            get(recordings::serve_file),
-        )
+        .routes(routes!(recordings::serve_file))
+}
+
+/// The OpenAPI document `/openapi.json` serves, without starting a server.
+pub fn openapi_json() -> String {
+    serde_json::to_string_pretty(&openapi::finish(routes().into_openapi())).unwrap_or_default()
+}
+
+/// The whole application: every surface, health, the error fallbacks and request logging.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    let (routes, api) = routes().split_for_parts();
+    let document = openapi::Document::new(&openapi::finish(api));
+    routes
         .fallback(|method: Method, request: Request| async move {
             ApiError::NotFound(format!("no route for {method} {}", request.uri().path()))
         })
@@ -253,6 +267,7 @@ pub fn router(state: AppState) -> Router {
             ))
         })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(Extension(document))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             extract::read_whole_body,

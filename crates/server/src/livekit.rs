@@ -19,10 +19,12 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::Caller;
+use crate::openapi::Binary;
+use crate::otlp::{ExportAnswer, OtlpRefusals};
 use crate::recordings::{self, Channels};
 use crate::request_log::RequestOwner;
-use axum::Router;
 use axum::body::Bytes;
 use axum::body::{Body, BodyDataStream};
 use axum::extract::multipart::{Field, Multipart};
@@ -30,16 +32,17 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use callscope_model::{Scope, Timestamp};
 use callscope_otel::{RecordingHeader, ReportedUsage, SessionReport};
 use callscope_store::{Principal, WriteMode};
 use hmac::Mac;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest `header` part: the protobuf is a few hundred bytes.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -203,18 +206,55 @@ pub(crate) fn is_upload(request: &axum::extract::Request) -> bool {
         .is_some_and(|path| path.as_str() == "/observability/recordings/v0")
 }
 
+/// The refusals of a LiveKit agent's OTLP export before its body is read.
+struct LiveKitRefusals;
+
+impl utoipa::IntoResponses for LiveKitRefusals {
+    fn responses()
+    -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        crate::otlp::otlp_failures(&[
+            (
+                "401",
+                "No LiveKit access token, or one this server cannot verify",
+            ),
+            ("403", "The token lacks the `observability.write` grant"),
+            (
+                "503",
+                "The server is at its bound on exports; `Retry-After` says when",
+            ),
+        ])
+    }
+}
+
 /// Routes under `/observability`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/traces/otlp/v0", post(export_traces))
-        .route("/logs/otlp/v0", post(export_logs))
-        .route("/metrics/otlp/v0", post(export_metrics))
-        .route("/recordings/v0", post(upload_report))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(export_traces))
+        .routes(routes!(export_logs))
+        .routes(routes!(export_metrics))
+        .routes(routes!(upload_report))
         // The OTLP limit and the recordings' own bound these instead (`is_export`,
         // `is_upload`).
         .layer(DefaultBodyLimit::disable())
 }
 
+/// Receives a LiveKit agent's traces, stored as `POST /v1/traces` stores them.
+#[utoipa::path(
+    post,
+    path = "/traces/otlp/v0",
+    tag = "observability",
+    operation_id = "livekit_export_traces",
+    security(("livekit" = [])),
+    request_body(
+        description = "An `ExportTraceServiceRequest`",
+        content((Binary = "application/x-protobuf"), (Object = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "An `ExportTraceServiceResponse`", content((Binary = "application/x-protobuf"), (ExportAnswer = "application/json"))),
+        OtlpRefusals,
+        LiveKitRefusals,
+    ),
+)]
 async fn export_traces(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -224,9 +264,27 @@ async fn export_traces(
     crate::otlp::receive_traces(&state, &headers, agent.map(|agent| agent.0), body).await
 }
 
+/// Receives a LiveKit agent's logs: only the session report's usage is kept.
+///
 /// Log records of the `chat_history` logger: the `session report` one's usage prices the
 /// call; the others are the chat items the upload carries again, or the runtime's own log
 /// lines, which may quote callers, and are kept nowhere.
+#[utoipa::path(
+    post,
+    path = "/logs/otlp/v0",
+    tag = "observability",
+    operation_id = "livekit_export_logs",
+    security(("livekit" = [])),
+    request_body(
+        description = "An `ExportLogsServiceRequest`",
+        content((Binary = "application/x-protobuf"), (Object = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "An empty `ExportLogsServiceResponse`", content((Binary = "application/x-protobuf"), (Object = "application/json"))),
+        OtlpRefusals,
+        LiveKitRefusals,
+    ),
+)]
 async fn export_logs(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -269,6 +327,25 @@ async fn store_usage(state: &AppState, org: &str, reported: ReportedUsage) -> Re
     Ok(())
 }
 
+/// Receives a LiveKit agent's metrics: checked and acknowledged, not kept.
+///
+/// The metrics come again, whole, in the spans.
+#[utoipa::path(
+    post,
+    path = "/metrics/otlp/v0",
+    tag = "observability",
+    operation_id = "livekit_export_metrics",
+    security(("livekit" = [])),
+    request_body(
+        description = "An `ExportMetricsServiceRequest`",
+        content((Binary = "application/x-protobuf"), (Object = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "An empty `ExportMetricsServiceResponse`", content((Binary = "application/x-protobuf"), (Object = "application/json"))),
+        OtlpRefusals,
+        LiveKitRefusals,
+    ),
+)]
 async fn export_metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -276,6 +353,32 @@ async fn export_metrics(
     body: Bytes,
 ) -> Response {
     crate::otlp::acknowledge_metrics(&state, &headers, agent.map(|agent| agent.0), body).await
+}
+
+/// The parts of a session report upload, as the reference shows them.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Read part by part from the multipart stream, never as this struct.
+struct SessionReportUpload {
+    /// `MetricsRecordingHeader`, protobuf.
+    #[schema(value_type = String, format = Binary)]
+    header: Vec<u8>,
+    /// `chat_history.json`: the session's chat items.
+    #[schema(value_type = String, format = Binary)]
+    chat_history: Vec<u8>,
+    /// `recording.ogg`.
+    #[schema(value_type = String, format = Binary)]
+    audio: Option<Vec<u8>>,
+}
+
+/// The answer of a session report upload.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct SessionReportStored {
+    call_id: String,
+    status: callscope_model::CallStatus,
+    /// Lines in the call's transcript now.
+    transcript_entries: usize,
+    /// The recording stored from `audio`, if there was one.
+    recording: Option<recordings::StoredRecording>,
 }
 
 /// The parts of a report upload, the audio already on disk.
@@ -286,7 +389,27 @@ struct ReportParts {
     audio: Option<recordings::ReceivedAudio>,
 }
 
-/// `POST /observability/recordings/v0`.
+/// Receives a LiveKit session report: its transcript and recording go to the call.
+///
+/// A multipart upload of `header` (`MetricsRecordingHeader`, protobuf), `chat_history`
+/// (`chat_history.json`) and `audio` (`recording.ogg`), as LiveKit Agents uploads it at the
+/// end of a session. The call of the session's job gets the transcript if its trace gave
+/// none, and the audio as its mono recording.
+#[utoipa::path(
+    post,
+    path = "/recordings/v0",
+    tag = "observability",
+    operation_id = "livekit_upload_report",
+    security(("livekit" = [])),
+    request_body(content = SessionReportUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "What the call holds now", body = SessionReportStored),
+        (status = 400, description = "Not a multipart session report, or a part is unreadable", body = ErrorBody),
+        (status = 401, description = "No LiveKit access token, or one this server cannot verify", body = ErrorBody),
+        (status = 403, description = "The token lacks the `observability.write` grant", body = ErrorBody),
+        (status = 404, description = "This server keeps no recordings", body = ErrorBody),
+    ),
+)]
 async fn upload_report(
     State(state): State<AppState>,
     agent: Result<LiveKitAgent, ApiError>,
@@ -467,12 +590,12 @@ async fn store_report(
         }
         None => None,
     };
-    Ok(axum::Json(json!({
-        "call_id": id,
-        "status": written.call.status,
-        "transcript_entries": written.call.transcript.len(),
-        "recording": recording,
-    }))
+    Ok(axum::Json(SessionReportStored {
+        call_id: id,
+        status: written.call.status,
+        transcript_entries: written.call.transcript.len(),
+        recording,
+    })
     .into_response())
 }
 
@@ -480,6 +603,7 @@ async fn store_report(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const SECRET: &str = "a-livekit-api-secret-of-some-length";
 

@@ -258,6 +258,18 @@ fn encode_histogram(
 }
 
 /// `GET /metrics`: no key, as Prometheus scrapes; nothing on it names a tenant.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    security(()),
+    responses((
+        status = 200,
+        description = "Prometheus text exposition: requests by route and status, latency, store and index figures",
+        content_type = "text/plain; version=0.0.4",
+        body = String,
+    )),
+)]
 pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, ApiError> {
     let status = tokio::time::timeout(STORE_STATUS_TIMEOUT, state.store.status())
         .await

@@ -9,20 +9,63 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Longest the readiness check waits for the store's writer.
 const WRITER_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `GET /healthz`.
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// The answer of `/healthz`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// `/readyz`: `checks` holds `ok` or why not, by check (`writer`, `index`, `disk`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Readiness {
+    /// `ready`.
+    status: &'static str,
+    checks: BTreeMap<String, String>,
+}
+
+/// `/readyz` when a check fails: the error body with the checks.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct NotReady {
+    /// Each failing check with why.
+    error: String,
+    /// `NOT_READY`.
+    code: &'static str,
+    checks: BTreeMap<String, String>,
+}
+
+/// `GET /healthz`: the process answers HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The process answers", body = Health)),
+)]
+pub(crate) async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// `GET /readyz`: 200 with every check `ok`, or 503 with the failing ones named.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "Every check passes", body = Readiness),
+        (status = 503, description = "A check fails; `Retry-After: 5`", body = NotReady),
+    ),
+)]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
-    let mut checks = Map::new();
+    let mut checks = BTreeMap::new();
     let mut failing = Vec::new();
     let mut check = |name: &str, outcome: Result<(), String>| {
         let value = match outcome {
@@ -32,7 +75,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
                 why
             }
         };
-        checks.insert(name.to_owned(), Value::String(value));
+        checks.insert(name.to_owned(), value);
     };
     match tokio::time::timeout(WRITER_TIMEOUT, state.store.status()).await {
         Err(_) => check(
@@ -68,13 +111,17 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         }
     }
     if failing.is_empty() {
-        return Json(json!({"status": "ready", "checks": checks})).into_response();
+        return Json(Readiness {
+            status: "ready",
+            checks,
+        })
+        .into_response();
     }
-    let body = json!({
-        "error": format!("not ready: {}", failing.join("; ")),
-        "code": "NOT_READY",
-        "checks": checks,
-    });
+    let body = NotReady {
+        error: format!("not ready: {}", failing.join("; ")),
+        code: "NOT_READY",
+        checks,
+    };
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     response
         .headers_mut()

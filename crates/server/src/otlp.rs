@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Caller;
 use crate::livekit::LiveKitKeys;
+use crate::openapi::Binary;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -34,6 +35,102 @@ use prost::Message;
 use std::io::Read;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+
+/// The JSON form of `ExportTraceServiceResponse` (OTLP/JSON: lowerCamelCase, `int64` as a
+/// string, fields at their defaults left out).
+pub(crate) struct ExportAnswer;
+
+impl utoipa::PartialSchema for ExportAnswer {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::schema_of(serde_json::json!({
+            "type": "object",
+            "properties": {"partialSuccess": {
+                "type": "object",
+                "properties": {
+                    "rejectedSpans": {"type": ["string", "integer"]},
+                    "errorMessage": {"type": "string"}
+                }
+            }}
+        }))
+    }
+}
+
+impl utoipa::ToSchema for ExportAnswer {}
+
+/// A failed export: a `google.rpc.Status`, or the `{"error", "code"}` body when a bound in
+/// front of every route (the body limit, the bound on requests at once) refused it first.
+pub(crate) struct OtlpFailure;
+
+impl utoipa::PartialSchema for OtlpFailure {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::schema_of(serde_json::json!({"oneOf": [
+            {"$ref": "#/components/schemas/RpcStatus"},
+            {"$ref": "#/components/schemas/ErrorBody"}
+        ]}))
+    }
+}
+
+impl utoipa::ToSchema for OtlpFailure {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("RpcStatus".into(), RpcStatus::schema()));
+    }
+}
+
+/// The refusals of a body every OTLP route gives, in the request's encoding.
+pub(crate) struct OtlpRefusals;
+
+impl utoipa::IntoResponses for OtlpRefusals {
+    fn responses()
+    -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        otlp_failures(&[
+            ("400", "The body is not an export request"),
+            (
+                "413",
+                "The body, decompressed, is over `otlp_max_decompressed_bytes`",
+            ),
+            (
+                "415",
+                "`Content-Type` is neither `application/x-protobuf` nor `application/json`, or \
+                 the `Content-Encoding` is not gzip",
+            ),
+        ])
+    }
+}
+
+/// OTLP failure answers by status: a `google.rpc.Status` as protobuf or as JSON.
+pub(crate) fn otlp_failures(
+    table: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    use utoipa::{PartialSchema, ToSchema};
+    table
+        .iter()
+        .map(|(status, description)| {
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    "application/x-protobuf",
+                    ContentBuilder::new()
+                        .schema(Some(crate::openapi::Binary::schema()))
+                        .build(),
+                )
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name(OtlpFailure::name())))
+                        .build(),
+                )
+                .into();
+            ((*status).to_owned(), response)
+        })
+        .collect()
+}
 
 /// Settings of the OTLP receiver.
 #[derive(Clone, Debug)]
@@ -93,8 +190,8 @@ struct Refusal {
 }
 
 /// `google.rpc.Status` (googleapis `google/rpc/status.proto`), without `details`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct RpcStatus {
     #[prost(int32, tag = "1")]
     code: i32,
     #[prost(string, tag = "2")]
@@ -128,7 +225,7 @@ impl IntoResponse for Refusal {
             message: self.error.public_message(),
         };
         let mut response = encoded(self.encoding, status, &body, |status| {
-            serde_json::json!({"code": status.code, "message": status.message}).to_string()
+            serde_json::to_string(status).unwrap_or_default()
         });
         if let Some(wait) = retry_after {
             let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
@@ -238,7 +335,37 @@ pub(crate) fn trace_builder(org: &str, prices: PriceTable) -> TraceBuilder {
     })
 }
 
-/// `POST /v1/traces`.
+/// Receives OpenTelemetry traces (OTLP/HTTP) and makes calls of them.
+///
+/// Point a runtime's standard OTLP exporter here (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
+/// with `Authorization=Bearer <key>` in `OTEL_EXPORTER_OTLP_HEADERS`): Pipecat's and LiveKit
+/// Agents' conversation spans become calls with their transcript, latency and usage.
+/// Protobuf or JSON, gzip or not. Failures are a `google.rpc.Status` in the request's
+/// encoding, as OTLP asks; a key over its rate gets 503 (exporters retry it, not 429).
+/// Needs the `write` scope.
+#[utoipa::path(
+    post,
+    path = "/traces",
+    tag = "ingest",
+    operation_id = "export_traces",
+    request_body(
+        description = "An `ExportTraceServiceRequest`",
+        content(
+            (Binary = "application/x-protobuf"),
+            (Object = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "An `ExportTraceServiceResponse`, with `partialSuccess` when spans were refused", content(
+            (Binary = "application/x-protobuf"),
+            (ExportAnswer = "application/json"),
+        )),
+        OtlpRefusals,
+        (status = 401, description = "No key, an unknown key or a revoked key", content((Binary = "application/x-protobuf"), (OtlpFailure = "application/json"))),
+        (status = 403, description = "The key lacks the `write` scope", content((Binary = "application/x-protobuf"), (OtlpFailure = "application/json"))),
+        (status = 503, description = "The key is over its rate or the server at its bound on exports; `Retry-After` says when", content((Binary = "application/x-protobuf"), (OtlpFailure = "application/json"))),
+    ),
+)]
 pub async fn export_traces(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -40,11 +40,13 @@ pub async fn delete_call(state: &AppState, organization: &str, id: &str) -> Resu
 }
 
 /// What a delete by query found and did.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Deleted {
+    /// Whether this was a dry run, which deletes nothing.
     pub dry_run: bool,
     /// Calls the query matched when the request began.
     pub matched: u64,
+    /// Calls deleted; 0 on a dry run.
     pub deleted: u64,
 }
 

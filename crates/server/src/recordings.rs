@@ -8,8 +8,9 @@
 //! folder; an organization with public recordings is served without one.
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, PathParams, QueryParams};
+use crate::openapi::Binary;
 use crate::signing::{hex, hmac_sha256, unhex};
 use axum::body::Body;
 use axum::extract::State;
@@ -19,7 +20,7 @@ use callscope_analysis::AudioFormat;
 use callscope_model::{Recording, RecordingStatus, Scope, Timestamp, ValidationError};
 use callscope_store::WriteMode;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::path::{Path as FsPath, PathBuf};
 use std::time::Duration;
@@ -196,7 +197,7 @@ pub fn recording_resource(id: &str, channels: Channels) -> String {
 }
 
 /// Which recording of a call.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channels {
     /// Both parties mixed.
@@ -216,11 +217,38 @@ impl Channels {
 }
 
 /// `?channels=` of the native recording endpoints.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ChannelsParam {
+    /// `mono` (the default): both parties mixed; `dual`: caller and agent on separate
+    /// channels.
     #[serde(default)]
+    #[param(value_type = Option<Channels>)]
     channels: Channels,
+}
+
+/// A recording as stored by an upload.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StoredRecording {
+    call_id: String,
+    channels: Channels,
+    /// `available`.
+    recording_status: RecordingStatus,
+    recording_duration_ms: u64,
+    /// `audio/wav`, `audio/mpeg` or `audio/ogg`, read from the bytes.
+    content_type: &'static str,
+    size_bytes: u64,
+}
+
+/// A link to a recording.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordingLink {
+    /// `/recordings/{org}/{id}/{channels}` on this server's public base, signed unless the
+    /// organization's recordings are public.
+    url: String,
+    /// When the signed link stops working; `null` for a public one.
+    expires_at: Option<Timestamp>,
 }
 
 fn settings(state: &AppState) -> Result<&RecordingSettings, ApiError> {
@@ -231,9 +259,23 @@ fn settings(state: &AppState) -> Result<&RecordingSettings, ApiError> {
         .ok_or_else(|| ApiError::NotFound("this server keeps no recordings".into()))
 }
 
-/// `PUT /v1/calls/{id}/recording?channels=mono|dual`: the body is the audio (WAV, MP3 or
-/// OGG), streamed to disk; its format is read from its bytes and its duration from the
-/// audio. A second upload of a channel replaces the first.
+/// Uploads a call's recording.
+///
+/// The body is the audio (WAV, MP3 or OGG), streamed to disk; its format is read from its
+/// bytes and its duration from the audio. A second upload of a channel replaces the first.
+/// Needs the `write` scope and a server that keeps recordings (`--recordings-dir`).
+#[utoipa::path(
+    put,
+    path = "/calls/{id}/recording",
+    tag = "recordings",
+    operation_id = "upload_recording",
+    params(("id" = String, Path, description = "The call's id"), ChannelsParam),
+    request_body(content = Binary, content_type = "application/octet-stream", description = "The audio file's bytes"),
+    responses(
+        (status = 200, description = "The recording as stored", body = StoredRecording),
+        (status = 404, description = "No call with this id, or this server keeps no recordings", body = ErrorBody),
+    ),
+)]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -378,7 +420,7 @@ pub(crate) async fn attach(
     id: &str,
     channels: Channels,
     audio: ReceivedAudio,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<StoredRecording, ApiError> {
     let path = audio.path.clone();
     let attached = attach_file(state, org, id, channels, &audio).await;
     if attached.is_err() {
@@ -393,7 +435,7 @@ async fn attach_file(
     id: &str,
     channels: Channels,
     audio: &ReceivedAudio,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<StoredRecording, ApiError> {
     let recordings = settings(state)?;
     let duration = audio.duration_ms;
     // The call says the new recording is there before the file is: if the call cannot be
@@ -441,18 +483,32 @@ async fn attach_file(
             let _ = tokio::fs::remove_file(old).await;
         }
     }
-    Ok(serde_json::json!({
-        "call_id": id,
-        "channels": channels.as_str(),
-        "recording_status": "available",
-        "recording_duration_ms": duration,
-        "content_type": audio.format.content_type(),
-        "size_bytes": audio.size,
-    }))
+    Ok(StoredRecording {
+        call_id: id.to_owned(),
+        channels,
+        recording_status: RecordingStatus::Available,
+        recording_duration_ms: duration,
+        content_type: audio.format.content_type(),
+        size_bytes: audio.size,
+    })
 }
 
-/// `GET /v1/calls/{id}/recording?channels=`: `{"url"}`, signed and expiring unless the
-/// organization's recordings are public.
+/// A link to a call's recording.
+///
+/// Signed and expiring unless the organization's recordings are public; whoever holds it can
+/// fetch the file without a key, so it can go to a browser's `<audio>` as it is. Needs the
+/// `read` scope.
+#[utoipa::path(
+    get,
+    path = "/calls/{id}/recording",
+    tag = "recordings",
+    operation_id = "get_recording_link",
+    params(("id" = String, Path, description = "The call's id"), ChannelsParam),
+    responses(
+        (status = 200, description = "The link", body = RecordingLink),
+        (status = 404, description = "No call with this id, no recording on these channels, or this server keeps no recordings", body = ErrorBody),
+    ),
+)]
 pub async fn link(
     State(state): State<AppState>,
     caller: Caller,
@@ -473,10 +529,10 @@ pub async fn link(
             channels.as_str()
         )));
     };
-    let answer = serde_json::json!({
-        "url": format!("{}{}", public_base(&state, &headers), link.path),
-        "expires_at": link.expires_at,
-    });
+    let answer = RecordingLink {
+        url: format!("{}{}", public_base(&state, &headers), link.path),
+        expires_at: link.expires_at,
+    };
     Ok(axum::Json(answer).into_response())
 }
 
@@ -536,15 +592,39 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// Query string of a recording link.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LinkParams {
+    /// When the link stops working, in seconds since the Unix epoch.
     expires: Option<i64>,
+    /// The server's HMAC over the organization, call, channels and `expires`. Both are
+    /// absent for a link to an organization whose recordings are public.
     signature: Option<String>,
 }
 
 /// `GET /recordings/{org}/{id}/{channels}`: the file, for whoever holds a valid link. No
 /// API key: the signature (or the organization's public setting) is the authorization.
+#[utoipa::path(
+    get,
+    path = "/recordings/{org}/{id}/{channels}",
+    tag = "recordings",
+    security(()),
+    params(
+        ("org" = String, Path, description = "The call's organization"),
+        ("id" = String, Path, description = "The call's id"),
+        ("channels" = Channels, Path, description = "`mono` or `dual`"),
+        ("Range" = Option<String>, Header, description = "One byte range, `bytes=a-b`, `bytes=a-` or `bytes=-n`"),
+        LinkParams,
+    ),
+    responses(
+        (status = 200, description = "The whole file (`audio/wav`, `audio/mpeg` or `audio/ogg`)", content_type = "application/octet-stream", body = Binary),
+        (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream", body = Binary),
+        (status = 403, description = "The link is invalid or has expired", body = ErrorBody),
+        (status = 404, description = "No such recording", body = ErrorBody),
+        (status = 416, description = "The range is outside the file; `Content-Range: bytes */size`", body = ErrorBody),
+    ),
+)]
 pub async fn serve_file(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -28,6 +28,28 @@ pub struct Extractor {
     pub question: Option<String>,
 }
 
+/// An extractor's wire form is `RawExtractor`'s.
+impl utoipa::PartialSchema for Extractor {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <RawExtractor as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for Extractor {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <RawExtractor as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <RawExtractor as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// What an extractor looks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExtractorKind {
@@ -53,8 +75,9 @@ pub enum ExtractorKind {
 /// struct because serde's `deny_unknown_fields` does not combine with `flatten`, and
 /// `try_from` lets every deserialized extractor be validated (a bad regex is refused when the
 /// configuration is read, not silently ignored on every call).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Extractor)]
 struct RawExtractor {
     name: String,
     #[serde(rename = "type")]
@@ -67,8 +90,9 @@ struct RawExtractor {
     question: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ExtractorType)]
 enum KindName {
     Regex,
     Date,

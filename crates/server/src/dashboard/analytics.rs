@@ -90,7 +90,25 @@ fn slowest_body(filters: &CallFilters) -> Result<Value, crate::error::ApiError> 
     }))
 }
 
-/// `GET /analytics`.
+/// The analytics page: the trends of a date range and filters, charted.
+///
+/// Calls and sentiment per day, durations, outcomes, cost per component, latency per agent,
+/// transfers, tags and collected parameters, from one aggregation query shown on the page
+/// (so the same numbers can be asked of the API), and the calls with the slowest turns. The
+/// last 30 days when no date is given. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/analytics",
+    tag = "dashboard",
+    operation_id = "dashboard_analytics",
+    security(("session" = [])),
+    params(CallFilters),
+    responses(
+        (status = 200, description = "The analytics page", content_type = "text/html", body = String),
+        (status = 400, description = "An unknown or malformed query parameter, or filters the search refuses, named on a page", content_type = "text/html", body = String),
+        (status = 403, description = "The session's key lacks the `read` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn page(
     State(state): State<AppState>,
     viewer: Viewer,

@@ -6,7 +6,7 @@ use super::layout::{self, Section};
 use super::session::{ConfirmedForm, CsrfForm};
 use super::{FormBody, PageError, Viewer};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::PathParams;
 use crate::recordings::{Channels, link_path};
 use axum::extract::State;
@@ -17,7 +17,26 @@ use callscope_model::{
 use maud::{Markup, html};
 use serde_json::Value;
 
-/// `GET /calls/{id}`.
+/// One call's page: the conversation, its report and everything known about it.
+///
+/// The facts of the call, the transcript beside a player of its recording, the report,
+/// latency per stage, cost, the flow path, events, transfers and the raw JSON, with the
+/// actions on it (re-run analysis, delete) for a key with the `write` scope. Needs the
+/// `read` scope.
+#[utoipa::path(
+    get,
+    path = "/calls/{id}",
+    tag = "dashboard",
+    operation_id = "dashboard_call",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The call's id")),
+    responses(
+        (status = 200, description = "The call's page", content_type = "text/html", body = String),
+        (status = 400, description = "The id is not valid in a path", body = ErrorBody),
+        (status = 403, description = "The session's key lacks the `read` scope", content_type = "text/html", body = String),
+        (status = 404, description = "No call with this id in the session's organization", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn page(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -341,7 +360,27 @@ fn transfers_table(transfers: &[Transfer]) -> Markup {
     }
 }
 
-/// `POST /calls/{id}/analyze`: makes the report again, as `POST /v1/calls/{id}/report`.
+/// Makes a call's report again, as `POST /v1/calls/{id}/report` does.
+///
+/// The form of the call's page. Needs the `write` scope.
+#[utoipa::path(
+    post,
+    path = "/calls/{id}/analyze",
+    tag = "dashboard",
+    operation_id = "dashboard_analyze_call",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The call's id")),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done, back to the call's report; or, without a live session, to `/sign-in?next=…`", headers(("Location" = String, description = "`/calls/{id}#report`, or the sign-in page"))),
+        (status = 400, description = "The id is not valid in a path, or the body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `write` scope", content_type = "text/html", body = String),
+        (status = 404, description = "No call with this id in the session's organization", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn analyze(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -359,7 +398,28 @@ pub(crate) async fn analyze(
     Ok(Redirect::to(&format!("/calls/{}#report", layout::encode_component(&id))).into_response())
 }
 
-/// `POST /calls/{id}/delete`: deletes the call and its recordings, as `DELETE /v1/calls/{id}`.
+/// Deletes a call and its recordings, as `DELETE /v1/calls/{id}` does.
+///
+/// The form of the call's page; its confirmation box must be ticked. Needs the `write`
+/// scope.
+#[utoipa::path(
+    post,
+    path = "/calls/{id}/delete",
+    tag = "dashboard",
+    operation_id = "dashboard_delete_call",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The call's id")),
+    request_body(content = ConfirmedForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Deleted, to the calls page; or, without a live session, to `/sign-in?next=…`", headers(("Location" = String, description = "`/calls`, or the sign-in page"))),
+        (status = 400, description = "The confirmation box is not ticked, the id is not valid in a path, or the body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `write` scope", content_type = "text/html", body = String),
+        (status = 404, description = "No call with this id in the session's organization", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     viewer: Viewer,

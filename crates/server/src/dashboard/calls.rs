@@ -22,7 +22,24 @@ const FACETS_TTL: Duration = Duration::from_secs(60);
 /// Values offered per facet.
 const FACET_SIZE: u32 = 200;
 
-/// `GET /calls`.
+/// The calls page: filters, search and a table of calls.
+///
+/// The filters, the sort and the page are all in the URL, so a view can be bookmarked or
+/// shared. A query the search refuses (a bad date, a malformed advanced query) is shown on
+/// the page under the filters. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/calls",
+    tag = "dashboard",
+    operation_id = "dashboard_calls",
+    security(("session" = [])),
+    params(CallFilters),
+    responses(
+        (status = 200, description = "The calls page", content_type = "text/html", body = String),
+        (status = 400, description = "An unknown or malformed query parameter, named on a page", content_type = "text/html", body = String),
+        (status = 403, description = "The session's key lacks the `read` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn page(
     State(state): State<AppState>,
     viewer: Viewer,

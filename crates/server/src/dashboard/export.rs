@@ -9,7 +9,24 @@ use axum::response::Response;
 use callscope_model::Scope;
 use callscope_store::exchange::{ExportFormat, Walk};
 
-/// `GET /calls.csv`.
+/// The calls of a view as CSV.
+///
+/// Every call of the calls page's filters, in its order, streamed as
+/// `GET /v1/calls/export?format=csv` streams them: a download, `calls.csv`. Needs the
+/// `read` scope.
+#[utoipa::path(
+    get,
+    path = "/calls.csv",
+    tag = "dashboard",
+    operation_id = "dashboard_export_csv",
+    security(("session" = [])),
+    params(CallFilters),
+    responses(
+        (status = 200, description = "The calls, one row each, as an attachment", content_type = "text/csv", body = String),
+        (status = 400, description = "An unknown or malformed query parameter, or a view the search refuses, named on a page", content_type = "text/html", body = String),
+        (status = 403, description = "The session's key lacks the `read` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn csv(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -18,7 +35,23 @@ pub(crate) async fn csv(
     export(state, &viewer, filters, ExportFormat::Csv)
 }
 
-/// `GET /calls.ndjson`.
+/// The calls of a view as NDJSON.
+///
+/// Every call of the calls page's filters, in its order, streamed as `GET /v1/calls/export`
+/// streams them: one call a line, a download, `calls.ndjson`. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/calls.ndjson",
+    tag = "dashboard",
+    operation_id = "dashboard_export_ndjson",
+    security(("session" = [])),
+    params(CallFilters),
+    responses(
+        (status = 200, description = "The calls, one JSON object a line, as an attachment", content_type = "application/x-ndjson", body = String),
+        (status = 400, description = "An unknown or malformed query parameter, or a view the search refuses, named on a page", content_type = "text/html", body = String),
+        (status = 403, description = "The session's key lacks the `read` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn ndjson(
     State(state): State<AppState>,
     viewer: Viewer,

@@ -23,7 +23,21 @@ const LIVE_CALLS: u32 = 20;
 /// How often a stream looks for changes.
 const TICK: Duration = Duration::from_secs(1);
 
-/// `GET /live`.
+/// The live page: the calls in progress, with transcripts that grow as they happen.
+///
+/// The page shows the newest 20 calls in progress and follows `/live/stream` for changes.
+/// Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/live",
+    tag = "dashboard",
+    operation_id = "dashboard_live",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The live page", content_type = "text/html", body = String),
+        (status = 403, description = "The session's key lacks the `read` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn page(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -79,7 +93,23 @@ fn card(call: &Call) -> Markup {
     }
 }
 
-/// `GET /live/stream`: the live fragment whenever it changes, as `event: calls`.
+/// The calls in progress as Server-Sent Events, sent again whenever they change.
+///
+/// Each `calls` event's data is the HTML fragment of the live page's list, exactly what a
+/// reload would show; changes are looked for every second. The stream ends when the session
+/// ends (expired, signed out, its key revoked) and when the server shuts down. Needs the
+/// `read` scope.
+#[utoipa::path(
+    get,
+    path = "/live/stream",
+    tag = "dashboard",
+    operation_id = "dashboard_live_stream",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The stream of `calls` events", content_type = "text/event-stream", body = String),
+        (status = 403, description = "The session's key lacks the `read` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn stream(
     State(state): State<AppState>,
     viewer: Viewer,

@@ -19,67 +19,111 @@ mod settings;
 
 use crate::AppState;
 use crate::error::ApiError;
+use axum::Form;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::de::DeserializeOwned;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub(crate) use calls::FacetCache;
 pub(crate) use session::Viewer;
 
-/// The dashboard's routes, at the root beside the API surfaces.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/calls") }))
-        .route(
-            "/sign-in",
-            get(session::sign_in_page).post(session::sign_in),
-        )
-        .route("/sign-out", post(session::sign_out))
-        .route("/calls", get(calls::page))
-        .route("/calls.csv", get(export::csv))
-        .route("/calls.ndjson", get(export::ndjson))
-        .route("/calls/{id}", get(call::page))
-        .route("/calls/{id}/delete", post(call::delete))
-        .route("/calls/{id}/analyze", post(call::analyze))
-        .route("/analytics", get(analytics::page))
-        .route("/live", get(live::page))
-        .route("/live/stream", get(live::stream))
-        .route("/settings", get(settings::page))
-        .route("/settings/keys", post(settings::create_key))
-        .route("/settings/keys/{id}/revoke", post(settings::revoke_key))
-        .route("/settings/recordings", post(settings::recordings))
-        .route(
-            "/settings/agents/{agent}/extractors",
-            post(settings::extractors),
-        )
-        .route("/settings/webhooks", post(settings::create_webhook))
-        .route(
-            "/settings/webhooks/{id}",
-            get(settings::webhook).post(settings::update_webhook),
-        )
-        .route(
-            "/settings/webhooks/{id}/delete",
-            post(settings::delete_webhook),
-        )
-        .route(
-            "/settings/webhooks/{id}/deliveries/{delivery}/redeliver",
-            post(settings::redeliver),
-        )
-        .route("/assets/app.css", get(|| asset(CSS, "text/css")))
-        .route("/assets/app.js", get(|| asset(JS, "text/javascript")))
-        .route("/assets/icon.svg", get(|| asset(ICON, "image/svg+xml")))
+/// The dashboard's routes, at the root beside the API surfaces. Each page is in the OpenAPI
+/// document under the `dashboard` tag, so that the document names every route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(root))
+        .routes(routes!(session::sign_in_page, session::sign_in))
+        .routes(routes!(session::sign_out))
+        .routes(routes!(calls::page))
+        .routes(routes!(export::csv))
+        .routes(routes!(export::ndjson))
+        .routes(routes!(call::page))
+        .routes(routes!(call::delete))
+        .routes(routes!(call::analyze))
+        .routes(routes!(analytics::page))
+        .routes(routes!(live::page))
+        .routes(routes!(live::stream))
+        .routes(routes!(settings::page))
+        .routes(routes!(settings::create_key))
+        .routes(routes!(settings::revoke_key))
+        .routes(routes!(settings::recordings))
+        .routes(routes!(settings::extractors))
+        .routes(routes!(settings::create_webhook))
+        .routes(routes!(settings::webhook, settings::update_webhook))
+        .routes(routes!(settings::delete_webhook))
+        .routes(routes!(settings::redeliver))
+        .routes(routes!(app_css))
+        .routes(routes!(app_js))
+        .routes(routes!(icon_svg))
+}
+
+/// Sends the visitor to the calls page.
+///
+/// The dashboard has no page of its own at `/`; the calls page then sends a visitor without
+/// a session on to sign in.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "dashboard",
+    operation_id = "dashboard_root",
+    security(()),
+    responses(
+        (status = 303, description = "To the calls page", headers(("Location" = String, description = "`/calls`"))),
+    ),
+)]
+async fn root() -> Redirect {
+    Redirect::to("/calls")
 }
 
 const CSS: &str = include_str!("assets/app.css");
 const JS: &str = include_str!("assets/app.js");
 const ICON: &str = include_str!("assets/icon.svg");
 
+/// The dashboard's stylesheet.
+#[utoipa::path(
+    get,
+    path = "/assets/app.css",
+    tag = "dashboard",
+    operation_id = "dashboard_app_css",
+    security(()),
+    responses((status = 200, description = "The stylesheet, cacheable for an hour", content_type = "text/css", body = String)),
+)]
+async fn app_css() -> Response {
+    asset(CSS, "text/css")
+}
+
+/// The script the dashboard's pages share.
+#[utoipa::path(
+    get,
+    path = "/assets/app.js",
+    tag = "dashboard",
+    operation_id = "dashboard_app_js",
+    security(()),
+    responses((status = 200, description = "The script, cacheable for an hour", content_type = "text/javascript", body = String)),
+)]
+async fn app_js() -> Response {
+    asset(JS, "text/javascript")
+}
+
+/// The dashboard's icon.
+#[utoipa::path(
+    get,
+    path = "/assets/icon.svg",
+    tag = "dashboard",
+    operation_id = "dashboard_icon_svg",
+    security(()),
+    responses((status = 200, description = "The icon, cacheable for an hour", content_type = "image/svg+xml", body = String)),
+)]
+async fn icon_svg() -> Response {
+    asset(ICON, "image/svg+xml")
+}
+
 /// A compiled-in asset. Cached for an hour: the binary's assets change only with it.
-async fn asset(body: &'static str, content_type: &'static str) -> Response {
+fn asset(body: &'static str, content_type: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),

@@ -24,28 +24,41 @@ pub(crate) const SORTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Every filter of the calls pages, as the URL's query string carries them. Empty values
-/// (an untouched form field) mean "any".
-#[derive(Clone, Debug, Default, Deserialize)]
+/// (an untouched form field) mean "any". Each comment is the parameter's description in the
+/// OpenAPI document.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CallFilters {
+    /// Calls started on or after this date (`2026-11-01`) or time (RFC 3339).
     #[serde(default)]
     pub from: String,
+    /// Calls started on or before this date or time.
     #[serde(default)]
     pub to: String,
+    /// The agent's id.
     #[serde(default)]
     pub agent: String,
+    /// The campaign's id.
     #[serde(default)]
     pub campaign: String,
+    /// The call's status: `in_progress`, `completed`, `failed`, `no_answer`, `busy` or
+    /// `canceled`.
     #[serde(default)]
     pub status: String,
+    /// The call's type: `telephony_inbound`, `telephony_outbound`, `chat` or `web`.
     #[serde(default)]
     pub call_type: String,
+    /// `inbound` or `outbound`.
     #[serde(default)]
     pub direction: String,
+    /// The report's outcome (`appointment_confirmed`, `transferred`, …).
     #[serde(default)]
     pub outcome: String,
+    /// The report's sentiment: `positive`, `neutral` or `negative`.
     #[serde(default)]
     pub sentiment: String,
+    /// A tag the call carries.
     #[serde(default)]
     pub tag: String,
     /// Words that must all occur in the transcript.
@@ -54,13 +67,15 @@ pub(crate) struct CallFilters {
     /// A raw bool query (seed 001's `filter_by` JSON), combined with the rest.
     #[serde(default)]
     pub advanced: String,
-    /// A name of `SORTS`; newest first by default.
+    /// The column to sort by: `started` (the default), `agent`, `direction`, `from`,
+    /// `duration`, `status`, `outcome`, `sentiment` or `cost`.
     #[serde(default)]
     pub sort: String,
-    /// `asc` or `desc`.
+    /// `asc` or `desc` (the default).
     #[serde(default)]
     pub order: String,
-    /// The `search_after` position (JSON) the page continues after.
+    /// The position (JSON, from the previous page's "Next page" link) the page continues
+    /// after.
     #[serde(default)]
     pub after: String,
     /// The page's number, for display (the position is `after`).

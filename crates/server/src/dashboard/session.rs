@@ -9,7 +9,7 @@
 
 use super::{FormBody, PageError, PageQuery, layout};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::request_log::RequestOwner;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -161,8 +161,11 @@ fn cookie(state: &AppState, token: &str, max_age_secs: u64) -> Option<HeaderValu
 }
 
 /// `?next=` of the sign-in page: where to go once signed in.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct NextParam {
+    /// Where to go once signed in: a path of this server (`/calls?agent=a`). Anything else
+    /// goes to the calls page.
     #[serde(default)]
     next: Option<String>,
 }
@@ -178,7 +181,22 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-/// `GET /sign-in`.
+/// The sign-in page: a form that takes an API key.
+///
+/// Pages that need a session send a visitor without one here, with the page asked for as
+/// `next`.
+#[utoipa::path(
+    get,
+    path = "/sign-in",
+    tag = "dashboard",
+    operation_id = "dashboard_sign_in_page",
+    security(()),
+    params(NextParam),
+    responses(
+        (status = 200, description = "The sign-in form", content_type = "text/html", body = String),
+        (status = 400, description = "A malformed query string (`next` given twice), named on a page", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn sign_in_page(PageQuery(param): PageQuery<NextParam>) -> Response {
     sign_in_form(safe_next(param.next.as_deref()), None)
 }
@@ -211,14 +229,43 @@ fn sign_in_form(next: &str, problem: Option<&str>) -> Response {
     (status, layout::bare_page("Sign in", &body)).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+/// The sign-in form.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct SignInForm {
+    /// An API key of this server (`cs_…`).
     key: String,
+    /// Where to go once signed in: a path of this server; anything else goes to the calls
+    /// page.
     #[serde(default)]
     next: Option<String>,
 }
 
-/// `POST /sign-in`: opens a session for a live key.
+/// Signs in with an API key.
+///
+/// A live key opens a session with the key's organization and scopes, kept in an HttpOnly,
+/// SameSite=Strict cookie, and sends the visitor on to `next`. The session ends when it
+/// expires, on sign-out, or when the key is revoked. An unknown or revoked key gets the form
+/// back with the reason.
+#[utoipa::path(
+    post,
+    path = "/sign-in",
+    tag = "dashboard",
+    operation_id = "dashboard_sign_in",
+    security(()),
+    request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: on to `next` with the session cookie", headers(
+            ("Location" = String, description = "`next`, or `/calls`"),
+            ("Set-Cookie" = String, description = "The session cookie, `callscope_session`"),
+        )),
+        (status = 400, description = "A form without `key`, or a body that is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 401, description = "Not a live API key of this server: the form again, with the reason", content_type = "text/html", body = String),
+        (status = 403, description = "The form was posted from another site", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -240,17 +287,21 @@ pub(crate) async fn sign_in(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+/// A form that only acts: the session's CSRF token.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CsrfForm {
+    /// The session's CSRF token, as the page's form carries it.
     #[serde(default)]
     pub csrf: String,
 }
 
 /// A form that deletes something: the CSRF token and the ticked confirmation box.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ConfirmedForm {
+    /// The session's CSRF token, as the page's form carries it.
     #[serde(default)]
     pub csrf: String,
+    /// `yes` when the confirmation box is ticked; without it nothing is deleted.
     #[serde(default)]
     confirm: String,
 }
@@ -268,7 +319,25 @@ impl ConfirmedForm {
     }
 }
 
-/// `POST /sign-out`: ends the session and clears the cookie.
+/// Signs out: ends the session and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/sign-out",
+    tag = "dashboard",
+    operation_id = "dashboard_sign_out",
+    security(("session" = [])),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed out, to `/sign-in` with the cookie cleared; or, without a live session, to `/sign-in` with nothing done", headers(
+            ("Location" = String, description = "`/sign-in`"),
+        )),
+        (status = 400, description = "A body that is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, or the form was posted from another site", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
     viewer: Viewer,

@@ -7,7 +7,7 @@ use super::layout::{self, Section};
 use super::session::{ConfirmedForm, CsrfForm};
 use super::{FormBody, PageError, PageQuery, Viewer};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::PathParams;
 use crate::native::dto::AgentSettingsBody;
 use crate::native::lifecycle::{agent_settings_value, check_destination};
@@ -19,14 +19,18 @@ use callscope_store::WebhookEndpoint;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 /// Deliveries listed per webhook.
 const DELIVERIES_SHOWN: usize = 50;
 
 /// `?agent=` of the settings page: whose extractors to edit.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SettingsParams {
+    /// The agent whose analyzer extractors to edit.
     #[serde(default)]
     agent: String,
 }
@@ -43,7 +47,24 @@ struct Notices<'a> {
     webhook_problem: Option<(&'a WebhookFields, &'a str)>,
 }
 
-/// `GET /settings`.
+/// The settings page: API keys, webhooks, recordings and analyzer extractors.
+///
+/// The organization's keys (create, revoke), its webhooks (create; each has a page of its
+/// own), the public-recordings switch and, for the agent chosen with `agent`, the extractors
+/// of its post-call reports. Needs the `admin` scope.
+#[utoipa::path(
+    get,
+    path = "/settings",
+    tag = "dashboard",
+    operation_id = "dashboard_settings",
+    security(("session" = [])),
+    params(SettingsParams),
+    responses(
+        (status = 200, description = "The settings page", content_type = "text/html", body = String),
+        (status = 400, description = "An unknown or malformed query parameter, named on a page", content_type = "text/html", body = String),
+        (status = 403, description = "The session's key lacks the `admin` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn page(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -196,21 +217,45 @@ async fn settings_body(
     })
 }
 
-#[derive(Debug, Deserialize)]
+/// The new-key form: a name and a box per scope.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreateKeyForm {
+    /// The session's CSRF token, as the page's form carries it.
     #[serde(default)]
     csrf: String,
+    /// What the key is for, at most 100 characters; empty for none.
     #[serde(default)]
     name: String,
+    /// `yes` to grant the `read` scope.
     #[serde(default)]
     read: String,
+    /// `yes` to grant the `write` scope.
     #[serde(default)]
     write: String,
+    /// `yes` to grant the `admin` scope.
     #[serde(default)]
     admin: String,
 }
 
-/// `POST /settings/keys`: a new key of the organization, its secret shown once.
+/// Creates an API key of the organization, its secret shown once.
+///
+/// The key has the scopes whose boxes are ticked. Needs the `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/settings/keys",
+    tag = "dashboard",
+    operation_id = "dashboard_create_key",
+    security(("session" = [])),
+    request_body(content = CreateKeyForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "The settings page with the new key's secret, shown only this once", content_type = "text/html", body = String),
+        (status = 400, description = "A name longer than 100 characters, or a body that is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `admin` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn create_key(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -247,7 +292,28 @@ pub(crate) async fn create_key(
     Ok(settings_answer(&viewer, &body, StatusCode::CREATED))
 }
 
-/// `POST /settings/keys/{id}/revoke`: only a key of the viewer's organization.
+/// Revokes an API key of the organization.
+///
+/// Its sessions end with it: revoking the session's own key signs the visitor out. Needs the
+/// `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/settings/keys/{id}/revoke",
+    tag = "dashboard",
+    operation_id = "dashboard_revoke_key",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The key's id")),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Revoked, back to the keys; or, without a live session, to `/sign-in?next=…`", headers(("Location" = String, description = "`/settings#keys`, or the sign-in page"))),
+        (status = 400, description = "The id is not valid in a path, or the body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `admin` scope", content_type = "text/html", body = String),
+        (status = 404, description = "No key with this id in the session's organization", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn revoke_key(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -264,15 +330,36 @@ pub(crate) async fn revoke_key(
     Ok(Redirect::to("/settings#keys").into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The public-recordings switch.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RecordingsForm {
+    /// The session's CSRF token, as the page's form carries it.
     #[serde(default)]
     csrf: String,
+    /// `yes` for public recordings; anything else for signed links that expire.
     #[serde(default)]
     public: String,
 }
 
-/// `POST /settings/recordings`: the public-recordings switch, as `PATCH /v1/organization`.
+/// Turns public recordings on or off, as `PATCH /v1/organization` does.
+///
+/// Links to public recordings never expire and need no signature. Needs the `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/settings/recordings",
+    tag = "dashboard",
+    operation_id = "dashboard_set_recordings",
+    security(("session" = [])),
+    request_body(content = RecordingsForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Saved, back to the recordings setting; or, without a live session, to `/sign-in?next=…`", headers(("Location" = String, description = "`/settings#recordings`, or the sign-in page"))),
+        (status = 400, description = "The body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `admin` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn recordings(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -287,16 +374,37 @@ pub(crate) async fn recordings(
     Ok(Redirect::to("/settings#recordings").into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// An agent's extractors, as typed in their box.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ExtractorsForm {
+    /// The session's CSRF token, as the page's form carries it.
     #[serde(default)]
     csrf: String,
+    /// The `extractors` list of `PUT /v1/agents/{id}/analysis`, as JSON.
     #[serde(default)]
     extractors: String,
 }
 
-/// `POST /settings/agents/{agent}/extractors`: as `PUT /v1/agents/{id}/analysis`; a refused
-/// list comes back in its box with the reason.
+/// Replaces an agent's analyzer extractors, as `PUT /v1/agents/{id}/analysis` does.
+///
+/// A refused list comes back in its box with the reason. Needs the `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/settings/agents/{agent}/extractors",
+    tag = "dashboard",
+    operation_id = "dashboard_set_extractors",
+    security(("session" = [])),
+    params(("agent" = String, Path, description = "The agent's id")),
+    request_body(content = ExtractorsForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Saved, back to the agent's extractors; or, without a live session, to `/sign-in?next=…`", headers(("Location" = String, description = "`/settings?agent=…#extractors`, or the sign-in page"))),
+        (status = 400, description = "The list is refused: the settings page with the list as typed and the reason. Or the agent's id is not valid in a path, or the body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `admin` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn extractors(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -331,8 +439,24 @@ pub(crate) async fn extractors(
     }
 }
 
-/// `GET /settings/webhooks/{id}`: an endpoint's settings to edit, and its deliveries,
-/// newest first, each with its attempts and a redelivery button.
+/// A webhook's page: its settings to edit, and its deliveries.
+///
+/// The last 50 deliveries, newest first, each with its attempts and a redelivery button.
+/// Needs the `admin` scope.
+#[utoipa::path(
+    get,
+    path = "/settings/webhooks/{id}",
+    tag = "dashboard",
+    operation_id = "dashboard_webhook",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The webhook's page", content_type = "text/html", body = String),
+        (status = 400, description = "The id is not valid in a path", body = ErrorBody),
+        (status = 403, description = "The session's key lacks the `admin` scope", content_type = "text/html", body = String),
+        (status = 404, description = "No webhook with this id in the session's organization", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn webhook(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -503,6 +627,50 @@ fn webhook_form(
     }
 }
 
+/// A webhook form as sent: every field by name, read by [`WebhookFields::from_form`].
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct WebhookForm(BTreeMap<String, String>);
+
+/// The fields of [`webhook_form`], written out by hand: the form is read as a map, and the
+/// events' boxes are named from `WebhookEvent::ALL`, so that a new event is in the document
+/// as soon as it is on the page.
+impl utoipa::PartialSchema for WebhookForm {
+    fn schema() -> RefOr<Schema> {
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        let mut form = ObjectBuilder::new()
+            .description(Some(
+                "A webhook form: the URL, the events sent to it and whether it is enabled.",
+            ))
+            .property(
+                "csrf",
+                text("The session's CSRF token, as the page's form carries it."),
+            )
+            .property(
+                "url",
+                text("The endpoint's absolute `http://` or `https://` URL."),
+            )
+            .property("description", text("What the endpoint is for."))
+            .property(
+                "enabled",
+                text("`yes` to send to the endpoint; anything else disables it."),
+            );
+        for event in WebhookEvent::ALL {
+            form = form.property(
+                format!("event.{event}"),
+                text(&format!("`yes` to send the `{event}` events.")),
+            );
+        }
+        form.into()
+    }
+}
+
+impl utoipa::ToSchema for WebhookForm {}
+
 /// A webhook form sent by an admin with the session's token: the fields as typed, and the
 /// draft the API would get.
 fn webhook_form_sent(
@@ -516,12 +684,29 @@ fn webhook_form_sent(
     Ok((fields, draft))
 }
 
-/// `POST /settings/webhooks`: as `POST /v1/webhooks`, the signing secret shown once; a
-/// refused form comes back as typed with the reason.
+/// Adds a webhook, as `POST /v1/webhooks` does, its signing secret shown once.
+///
+/// A refused form comes back as typed with the reason. Needs the `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/settings/webhooks",
+    tag = "dashboard",
+    operation_id = "dashboard_create_webhook",
+    security(("session" = [])),
+    request_body(content = WebhookForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "The settings page with the new webhook's signing secret, shown only this once", content_type = "text/html", body = String),
+        (status = 400, description = "The webhook is refused: the settings page with the form as typed and the reason. Or the body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `admin` scope", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn create_webhook(
     State(state): State<AppState>,
     viewer: Viewer,
-    FormBody(form): FormBody<BTreeMap<String, String>>,
+    FormBody(WebhookForm(form)): FormBody<WebhookForm>,
 ) -> Result<Response, PageError> {
     let (fields, draft) = webhook_form_sent(&viewer, &form)?;
     match check_destination(&state, &draft, true).await {
@@ -548,13 +733,32 @@ pub(crate) async fn create_webhook(
     }
 }
 
-/// `POST /settings/webhooks/{id}`: as `PATCH /v1/webhooks/{id}` with every field; a refused
-/// form comes back as typed with the reason.
+/// Saves a webhook's settings, as `PATCH /v1/webhooks/{id}` with every field does.
+///
+/// A refused form comes back as typed with the reason. Needs the `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/settings/webhooks/{id}",
+    tag = "dashboard",
+    operation_id = "dashboard_update_webhook",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The webhook's id")),
+    request_body(content = WebhookForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Saved, back to the webhook's page; or, without a live session, to `/sign-in?next=…`", headers(("Location" = String, description = "`/settings/webhooks/{id}`, or the sign-in page"))),
+        (status = 400, description = "The settings are refused: the webhook's page with the form as typed and the reason. Or the id is not valid in a path, or the body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `admin` scope", content_type = "text/html", body = String),
+        (status = 404, description = "No webhook with this id in the session's organization", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn update_webhook(
     State(state): State<AppState>,
     viewer: Viewer,
     PathParams(id): PathParams<String>,
-    FormBody(form): FormBody<BTreeMap<String, String>>,
+    FormBody(WebhookForm(form)): FormBody<WebhookForm>,
 ) -> Result<Response, PageError> {
     let (fields, draft) = webhook_form_sent(&viewer, &form)?;
     match check_destination(&state, &draft, false).await {
@@ -577,7 +781,27 @@ pub(crate) async fn update_webhook(
     }
 }
 
-/// `POST /settings/webhooks/{id}/delete`: as `DELETE /v1/webhooks/{id}`.
+/// Deletes a webhook and its delivery log, as `DELETE /v1/webhooks/{id}` does.
+///
+/// The confirmation box must be ticked. Needs the `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/settings/webhooks/{id}/delete",
+    tag = "dashboard",
+    operation_id = "dashboard_delete_webhook",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The webhook's id")),
+    request_body(content = ConfirmedForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Deleted, back to the webhooks; or, without a live session, to `/sign-in?next=…`", headers(("Location" = String, description = "`/settings#webhooks`, or the sign-in page"))),
+        (status = 400, description = "The confirmation box is not ticked, the id is not valid in a path, or the body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `admin` scope", content_type = "text/html", body = String),
+        (status = 404, description = "No webhook with this id in the session's organization", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn delete_webhook(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -597,7 +821,31 @@ pub(crate) async fn delete_webhook(
     Ok(Redirect::to("/settings#webhooks").into_response())
 }
 
-/// `POST /settings/webhooks/{id}/deliveries/{delivery}/redeliver`: as the API's redeliver.
+/// Sends a webhook delivery again.
+///
+/// As `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver` does: a new delivery of
+/// the same event, sent as soon as the sender gets to it. Needs the `admin` scope.
+#[utoipa::path(
+    post,
+    path = "/settings/webhooks/{id}/deliveries/{delivery}/redeliver",
+    tag = "dashboard",
+    operation_id = "dashboard_redeliver",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The webhook's id"),
+        ("delivery" = String, Path, description = "The delivery's id"),
+    ),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Queued, back to the webhook's page; or, without a live session, to `/sign-in?next=…`", headers(("Location" = String, description = "`/settings/webhooks/{id}`, or the sign-in page"))),
+        (status = 400, description = "An id is not valid in a path, or the body is not a URL-encoded form", content(
+            (String = "text/html"),
+            (ErrorBody = "application/json"),
+        )),
+        (status = 403, description = "The form's CSRF token is missing or stale, the form was posted from another site, or the session's key lacks the `admin` scope", content_type = "text/html", body = String),
+        (status = 404, description = "No such webhook, or no such delivery of it, in the session's organization", content_type = "text/html", body = String),
+    ),
+)]
 pub(crate) async fn redeliver(
     State(state): State<AppState>,
     viewer: Viewer,

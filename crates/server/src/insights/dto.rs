@@ -15,7 +15,7 @@ use callscope_query::{
 };
 use callscope_store::MAX_SORT_KEYS;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// `page_size` when none is given.
@@ -29,7 +29,7 @@ const DAY_MS: i64 = 86_400_000;
 /// Keys whose value callscope does not know are left out rather than rendered as `null`,
 /// except the lists and summaries, which are empty when there is nothing in them (seed 001
 /// shows `"injected_parameters": []`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionView<'a> {
     transcription: Vec<BTreeMap<&'a str, &'a str>>,
     account_id: &'a str,
@@ -63,7 +63,7 @@ pub struct SessionView<'a> {
 }
 
 /// One entry of `params`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ParamSummary<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     completed: Option<bool>,
@@ -71,7 +71,7 @@ struct ParamSummary<'a> {
 }
 
 /// One entry of `tags_list`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TagCount<'a> {
     count: u32,
     tag: &'a str,
@@ -79,7 +79,7 @@ struct TagCount<'a> {
 }
 
 /// Seed 001's `channel_data`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ChannelData<'a> {
     /// Milliseconds, as seed 001 documents.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,7 +92,7 @@ struct ChannelData<'a> {
 }
 
 /// Seed 001's `flow_data`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct FlowData<'a> {
     collected_tags: &'a [Tag],
     collected_parameters: &'a [Parameter],
@@ -193,8 +193,9 @@ pub fn session_document(call: &Call) -> Value {
 /// Query string of `GET /insights/sessions`, seed 001's parameters plus `aggs`. Every value
 /// arrives as text and is parsed in [`InsightsParams::into_request`], so each error names
 /// its parameter.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct InsightsParams {
     /// Start of the range of `session_start_time`, inclusive; any accepted time form.
     from_date: Option<String>,
@@ -432,22 +433,36 @@ pub fn project_session(document: &Value, paths: &[String]) -> Value {
 /// Seed 001's search answer: `{"total", "hits", "page_size", "page_number"}`, the two page
 /// figures as strings as its example shows them, plus `aggregations` when the request asked
 /// for some (callscope's extension).
-pub fn envelope(
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionsPage {
     total: u64,
+    /// Session documents (`SessionView`), or of each the fields `project_fields` names.
+    #[schema(value_type = Vec<Object>)]
     hits: Vec<Value>,
-    page_size: u32,
-    page_number: u64,
+    page_size: String,
+    page_number: String,
+    /// Elasticsearch's aggregation answers, by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     aggregations: Option<Value>,
-) -> Value {
-    let mut body = Map::new();
-    body.insert("total".into(), Value::from(total));
-    body.insert("hits".into(), Value::Array(hits));
-    body.insert("page_size".into(), Value::String(page_size.to_string()));
-    body.insert("page_number".into(), Value::String(page_number.to_string()));
-    if let Some(aggregations) = aggregations {
-        body.insert("aggregations".into(), aggregations);
+}
+
+impl SessionsPage {
+    pub fn new(
+        total: u64,
+        hits: Vec<Value>,
+        page_size: u32,
+        page_number: u64,
+        aggregations: Option<Value>,
+    ) -> Self {
+        Self {
+            total,
+            hits,
+            page_size: page_size.to_string(),
+            page_number: page_number.to_string(),
+            aggregations,
+        }
     }
-    Value::Object(body)
 }
 
 #[cfg(test)]

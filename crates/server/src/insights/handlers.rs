@@ -1,9 +1,9 @@
 //! Handlers of the Vonage Insights surface: parse seed 001's parameters, ask the store,
 //! render sessions.
 
-use super::dto::{InsightsParams, envelope, project_session, session_document};
+use super::dto::{InsightsParams, SessionView, SessionsPage, project_session, session_document};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, PathParams, QueryParams};
 use crate::params::{invalid, non_empty, parse_time};
 use axum::Json;
@@ -13,8 +13,25 @@ use axum::response::{IntoResponse, Response};
 use callscope_model::{Call, Scope};
 use serde::Deserialize;
 
-/// `GET /insights/sessions`: search with `filter_by`, dates, paging, sort, projection and
-/// aggregations.
+/// Searches sessions with seed 001's `filter_by`.
+///
+/// Vonage AI Studio's Insights search: `filter_by` a JSON bool query over the session
+/// document's paths, `from_date`/`to_date` (no 60-day cap unless the server sets one),
+/// paging, `sort_by`, `project_fields`, and `aggs` (callscope's extension). Needs the `read`
+/// scope.
+#[utoipa::path(
+    get,
+    path = "/sessions",
+    tag = "insights",
+    operation_id = "search_sessions",
+    params(InsightsParams),
+    responses((status = 200, description = "A page of session documents", body = SessionsPage, example = json!({
+        "total": 1,
+        "hits": [{"id": "8f2c9a7e-5b1d-4c3e-9f6a-2d7b8e1c4a90", "status": "ended", "session_start_time": "2021-01-15T08:09:43.377Z"}],
+        "page_size": "10",
+        "page_number": "0"
+    }))),
+)]
 pub async fn search_sessions(
     State(state): State<AppState>,
     caller: Caller,
@@ -29,7 +46,7 @@ pub async fn search_sessions(
         .iter()
         .map(|call| project_session(&session_document(call), &request.fields))
         .collect();
-    let body = envelope(
+    let body = SessionsPage::new(
         result.total,
         hits,
         request.page_size,
@@ -40,9 +57,12 @@ pub async fn search_sessions(
 }
 
 /// The query string of the get and delete endpoints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SessionDay {
+    /// The day the session started (a date is enough; any accepted time form). Required, as
+    /// seed 001 asks; `GET /insights/sessions/search/{id}` needs none.
     session_start_time: Option<String>,
 }
 
@@ -70,7 +90,21 @@ async fn session_on_day(
         })
 }
 
-/// `GET /insights/sessions/{id}/parameters?session_start_time=…`
+/// One session by id and the day it started.
+///
+/// Seed 001's get: the session must have started on the UTC day `session_start_time`
+/// names. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/sessions/{id}/parameters",
+    tag = "insights",
+    operation_id = "get_session",
+    params(("id" = String, Path, description = "The session's (call's) id"), SessionDay),
+    responses(
+        (status = 200, description = "The session document", body = SessionView),
+        (status = 404, description = "No such session on that day", body = ErrorBody),
+    ),
+)]
 pub async fn get_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -82,7 +116,20 @@ pub async fn get_session(
     Ok(Json(session_document(&call)).into_response())
 }
 
-/// `GET /insights/sessions/search/{id}`: no date needed, and as fast as a get.
+/// One session by id alone.
+///
+/// No date needed, and as fast as a get. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/sessions/search/{id}",
+    tag = "insights",
+    operation_id = "find_session",
+    params(("id" = String, Path, description = "The session's (call's) id")),
+    responses(
+        (status = 200, description = "The session document", body = SessionView),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ),
+)]
 pub async fn find_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,7 +144,21 @@ pub async fn find_session(
     Ok(Json(session_document(&call)).into_response())
 }
 
-/// `DELETE /insights/sessions/{id}?session_start_time=…`
+/// Deletes a session by id and the day it started.
+///
+/// The call with everything it holds, as `DELETE /v1/calls/{id}` does. Needs the `write`
+/// scope.
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    tag = "insights",
+    operation_id = "delete_session",
+    params(("id" = String, Path, description = "The session's (call's) id"), SessionDay),
+    responses(
+        (status = 204, description = "The session is deleted"),
+        (status = 404, description = "No such session on that day", body = ErrorBody),
+    ),
+)]
 pub async fn delete_session(
     State(state): State<AppState>,
     caller: Caller,

@@ -5,17 +5,14 @@ mod dto;
 mod handlers;
 
 use crate::AppState;
-use axum::Router;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Routes under `/insights`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sessions", get(handlers::search_sessions))
-        .route("/sessions/search/{id}", get(handlers::find_session))
-        .route(
-            "/sessions/{id}",
-            axum::routing::delete(handlers::delete_session),
-        )
-        .route("/sessions/{id}/parameters", get(handlers::get_session))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::search_sessions))
+        .routes(routes!(handlers::find_session))
+        .routes(routes!(handlers::delete_session))
+        .routes(routes!(handlers::get_session))
 }

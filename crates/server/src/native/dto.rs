@@ -34,7 +34,7 @@ pub const DEFAULT_LIMIT: u32 = 10;
 // ---- calls ---------------------------------------------------------------------------------
 
 /// A call as the native surface renders it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CallView<'a> {
     id: &'a str,
     call_id: &'a str,
@@ -59,6 +59,7 @@ pub struct CallView<'a> {
     updated_at: Timestamp,
     started_at: Option<Timestamp>,
     ended_at: Option<Timestamp>,
+    #[schema(value_type = Option<f64>)]
     duration_seconds: Option<Number>,
     duration_ms: Option<u64>,
     recording_status: Option<&'static str>,
@@ -86,7 +87,7 @@ pub struct CallView<'a> {
 }
 
 /// Seed 002's `report` object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReportView<'a> {
     session_id: &'a str,
     organization_id: &'a str,
@@ -111,14 +112,14 @@ pub struct ReportView<'a> {
 }
 
 /// Seed 002's `transcript` object; also the answer of a live transcript append.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TranscriptView<'a> {
     entries: Vec<EntryView<'a>>,
 }
 
 /// One transcript entry: seed 002's names (`source`, `started_at`) beside the canonical
 /// ones writers use (`role`, `start_ms`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EntryView<'a> {
     id: &'a str,
     index: u32,
@@ -135,7 +136,7 @@ pub struct EntryView<'a> {
 }
 
 /// One line of `cost_breakdown`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CostItemView<'a> {
     component: &'static str,
     provider: Option<&'a str>,
@@ -348,7 +349,7 @@ fn transcript_text(entries: &[TranscriptEntry]) -> String {
 }
 
 /// The answer of `GET /v1/calls`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListView<'a> {
     calls: Vec<CallView<'a>>,
     /// The page number asked for; `null` when paging by cursor.
@@ -371,7 +372,7 @@ impl<'a> ListView<'a> {
 }
 
 /// The answer of `POST /v1/calls/search`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CallsView<'a> {
     calls: Vec<CallView<'a>>,
 }
@@ -384,10 +385,16 @@ impl<'a> CallsView<'a> {
     }
 }
 
+/// The answer of `GET /v1/fields`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldsView {
+    pub fields: Vec<callscope_query::FieldInfo>,
+}
+
 // ---- events --------------------------------------------------------------------------------
 
 /// Seed 002's event object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView<'a> {
     session_id: &'a str,
     organization_id: &'a str,
@@ -396,7 +403,7 @@ pub struct EventView<'a> {
 }
 
 /// The answer of the events endpoints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventsView<'a> {
     events: Vec<EventView<'a>>,
 }
@@ -420,6 +427,7 @@ impl<'a> EventsView<'a> {
 /// Body of `POST /v1/calls/search`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(utoipa::ToSchema)]
 pub struct BatchRequest {
     pub call_ids: Vec<String>,
 }
@@ -427,6 +435,7 @@ pub struct BatchRequest {
 /// Body of `POST /v1/calls/{id}/transcript`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(utoipa::ToSchema)]
 pub struct TranscriptAppend {
     pub entries: Vec<TranscriptEntry>,
 }
@@ -434,14 +443,16 @@ pub struct TranscriptAppend {
 /// Body of `POST /v1/calls/{id}/events`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(utoipa::ToSchema)]
 pub struct EventsAppend {
     pub events: Vec<EventDraft>,
 }
 
 /// Query string of `GET /v1/calls`. Every value arrives as text and is parsed here, so each
 /// error names its parameter.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     agent_id: Option<String>,
     campaign_id: Option<String>,
@@ -659,6 +670,7 @@ fn list_as_search(list: &ListCalls, text: String) -> Result<SearchRequest, ApiEr
 /// Body of `POST /v1/calls/query`: Elasticsearch's search body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(utoipa::ToSchema)]
 pub struct QueryBody {
     #[serde(default)]
     query: Option<Value>,
@@ -790,7 +802,7 @@ fn search_after(sort: &[SortKey], values: &Value) -> Result<SearchAfter, ApiErro
 }
 
 /// The answer of `POST /v1/calls/query`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueryView {
     total: u64,
     /// `eq` when `total` is the count, `gte` when counting stopped at `track_total_hits`.
@@ -842,7 +854,7 @@ impl QueryView {
 
 /// A transfer attempt: seed 002's transfer object, plus the routing fields (`chain_id`,
 /// `attempt`, `targets`, `fallback`, `fallback_applied_at`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct TransferView<'a>(&'a Transfer);
 
@@ -855,7 +867,7 @@ impl<'a> TransferView<'a> {
 /// A transfer attempt with its chain, as seed 002's create and status answers show it:
 /// `routing_attempts` are the chain's earlier attempts, `next_transfer` the one that follows
 /// this attempt (created when it failed with targets left).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TransferStateView<'a> {
     #[serde(flatten)]
     transfer: TransferView<'a>,
@@ -889,7 +901,7 @@ impl<'a> TransferStateView<'a> {
 }
 
 /// A webhook endpoint; the secret only right after it was made.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointView<'a> {
     id: &'a str,
     organization_id: &'a str,
@@ -930,7 +942,7 @@ impl<'a> EndpointView<'a> {
 }
 
 /// One attempt in a delivery's log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AttemptView<'a> {
     number: u32,
     at: Timestamp,
@@ -940,7 +952,7 @@ struct AttemptView<'a> {
 }
 
 /// A delivery with its attempts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView<'a> {
     id: &'a str,
     event_id: &'a str,
@@ -990,20 +1002,21 @@ impl<'a> DeliveryView<'a> {
 }
 
 /// `PUT /v1/agents/{agent_id}/analysis`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSettingsBody {
     pub extractors: Vec<Extractor>,
 }
 
 /// `PATCH /v1/organization`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationBody {
     #[serde(default)]
     pub public_recordings: Option<bool>,
     /// Absent leaves it; `null` clears it (the server's default applies); days set it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 36500)]
     pub retention_days: Option<Option<u32>>,
     /// What is masked at ingest from now on (`{"kinds": [...], "patterns": [...],
     /// "mask_call_numbers": false}`); replaces the whole setting.
@@ -1021,9 +1034,13 @@ where
 }
 
 /// Query string of a secret rotation.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RotateParams {
+    /// How long the old secret keeps signing beside the new one, in seconds: 0 to
+    /// 2,592,000 (30 days); 86,400 when absent.
+    #[param(value_type = Option<u32>, maximum = 2592000)]
     grace_seconds: Option<String>,
 }
 
@@ -1045,9 +1062,12 @@ impl RotateParams {
 }
 
 /// Query string of a delivery listing.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesParams {
+    /// Most deliveries to list, newest first.
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
 }
 
@@ -1060,9 +1080,13 @@ impl DeliveriesParams {
 
 /// Query string of every write: `refresh=wait_for` (or `true`) answers only once the write
 /// is searchable, for scripts and tests that search right after writing.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WriteParams {
+    /// `wait_for` (or `true`): answer once the write is searchable; `false` (the default):
+    /// answer once it is durable.
+    #[param(value_type = Option<String>, pattern = "^(wait_for|true|false)$")]
     refresh: Option<String>,
 }
 

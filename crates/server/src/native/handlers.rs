@@ -1,11 +1,11 @@
 //! Handlers of the native surface: each parses its input, asks the store, renders the answer.
 
 use super::dto::{
-    BatchRequest, CallView, CallsView, EventsAppend, EventsView, ListParams, ListView, QueryBody,
-    QueryView, TranscriptAppend, TranscriptView, WriteParams,
+    BatchRequest, CallView, CallsView, EventsAppend, EventsView, FieldsView, ListParams, ListView,
+    QueryBody, QueryView, TranscriptAppend, TranscriptView, WriteParams,
 };
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, JsonBody, PathParams, QueryParams};
 use axum::Json;
 use axum::extract::State;
@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use callscope_analysis::{AnalysisError, latency_metrics};
 use callscope_model::{
-    Call, MetricsReport, Scope, Timestamp, ValidationError, WriteContext, call_from_json,
-    merge_patch, new_id, validate_id,
+    Call, CallWrite, MetricsReport, Scope, Timestamp, ValidationError, WriteContext,
+    call_from_json, merge_patch, new_id, validate_id,
 };
 use callscope_store::{CallBuilder, CallPage, MetricsBuilder, WriteMode};
 use serde_json::Value;
@@ -58,7 +58,33 @@ fn from_body(organization: &str, id: &str, body: Value) -> CallBuilder {
     })
 }
 
-/// `POST /v1/calls`: creates a call; an id already in use is a conflict.
+/// Creates a call.
+///
+/// The body is the call as far as it is known: a call may be created when it starts and
+/// completed later with `PUT`, `PATCH` and the live appends. Without an `id` one is
+/// generated. Needs the `write` scope.
+#[utoipa::path(
+    post,
+    path = "/calls",
+    tag = "calls",
+    operation_id = "create_call",
+    params(WriteParams),
+    request_body(content = CallWrite, example = json!({
+        "id": "call_01HZX3K9Q8",
+        "agent_id": "agent_dental_reception",
+        "campaign_id": "spring_recall",
+        "direction": "inbound",
+        "from_number": "+14155550123",
+        "to_number": "+14155550987",
+        "status": "in_progress",
+        "started_at": "2024-01-15T10:30:15Z",
+        "metadata": {"crm_id": "A-1042"}
+    })),
+    responses(
+        (status = 201, description = "The call as stored", body = CallView),
+        (status = 409, description = "A call with this id exists", body = ErrorBody),
+    ),
+)]
 pub async fn create_call(
     State(state): State<AppState>,
     caller: Caller,
@@ -86,7 +112,23 @@ pub async fn create_call(
     Ok(call_response(StatusCode::CREATED, &written.call))
 }
 
-/// `PUT /v1/calls/{id}`: creates or replaces; the same body twice leaves the same call.
+/// Creates or replaces a call.
+///
+/// The same body twice leaves the same call, so a runtime can send the whole call again
+/// after a retry. `created_at` is kept from the call it replaces unless the body sets it.
+/// Needs the `write` scope.
+#[utoipa::path(
+    put,
+    path = "/calls/{id}",
+    tag = "calls",
+    operation_id = "put_call",
+    params(("id" = String, Path, description = "The call's id"), WriteParams),
+    request_body = CallWrite,
+    responses(
+        (status = 200, description = "The call replaced", body = CallView),
+        (status = 201, description = "The call created", body = CallView),
+    ),
+)]
 pub async fn put_call(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,7 +153,27 @@ pub async fn put_call(
     Ok(call_response(status, &written.call))
 }
 
-/// `PATCH /v1/calls/{id}`: an RFC 7396 merge patch over the stored call's write form.
+/// Changes some fields of a call.
+///
+/// An RFC 7396 merge patch over the stored call's write form: a field set to `null` is
+/// removed, objects merge, arrays are replaced. Needs the `write` scope.
+#[utoipa::path(
+    patch,
+    path = "/calls/{id}",
+    tag = "calls",
+    operation_id = "patch_call",
+    params(("id" = String, Path, description = "The call's id"), WriteParams),
+    request_body(
+        content = Object,
+        content_type = "application/merge-patch+json",
+        description = "A merge patch of `CallWrite`'s fields",
+        example = json!({"status": "completed", "ended_at": "2024-01-15T10:34:02Z", "disconnection_reason": "user_hangup"}),
+    ),
+    responses(
+        (status = 200, description = "The call after the patch", body = CallView),
+        (status = 404, description = "No call with this id", body = ErrorBody),
+    ),
+)]
 pub async fn patch_call(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,7 +211,20 @@ pub async fn patch_call(
     Ok(call_response(StatusCode::OK, &written.call))
 }
 
-/// `GET /v1/calls/{id}`.
+/// One call by id, with its transfers.
+///
+/// Found by id alone, whatever its date.
+#[utoipa::path(
+    get,
+    path = "/calls/{id}",
+    tag = "calls",
+    operation_id = "get_call",
+    params(("id" = String, Path, description = "The call's id")),
+    responses(
+        (status = 200, description = "The call", body = CallView),
+        (status = 404, description = "No call with this id in the key's organization", body = ErrorBody),
+    ),
+)]
 pub async fn get_call(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,7 +244,20 @@ pub async fn get_call(
     Ok(Json(CallView::new(&call).with_transfers(&transfers)).into_response())
 }
 
-/// `DELETE /v1/calls/{id}`: the call, its transcript and its events.
+/// Deletes a call with its transcript, events, transfers, report and recordings.
+///
+/// Gone from search, lists, exports and aggregations once answered. Needs the `write` scope.
+#[utoipa::path(
+    delete,
+    path = "/calls/{id}",
+    tag = "calls",
+    operation_id = "delete_call",
+    params(("id" = String, Path, description = "The call's id"), WriteParams),
+    responses(
+        (status = 204, description = "The call is deleted"),
+        (status = 404, description = "No call with this id", body = ErrorBody),
+    ),
+)]
 pub async fn delete_call(
     State(state): State<AppState>,
     caller: Caller,
@@ -186,7 +274,19 @@ pub async fn delete_call(
     }
 }
 
-/// `GET /v1/calls`: seed 003's filters plus dates, sort and cursor.
+/// Lists calls, newest first, with seed 003's filters.
+///
+/// Beyond seed 003: `from`/`to` date ranges of any width, `sort`, a `cursor` that pages
+/// without repeating or skipping a call, and `q`, a full-text search over transcripts that
+/// combines with every filter. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/calls",
+    tag = "calls",
+    operation_id = "list_calls",
+    params(ListParams),
+    responses((status = 200, description = "A page of calls", body = ListView)),
+)]
 pub async fn list_calls(
     State(state): State<AppState>,
     caller: Caller,
@@ -213,7 +313,18 @@ pub async fn list_calls(
     Ok(Json(ListView::new(&page, request.page, request.limit)).into_response())
 }
 
-/// `POST /v1/calls/search`: up to 100 calls by id, in the order asked, missing ones left out.
+/// Fetches up to 100 calls by id.
+///
+/// Seed 003's batch search: the calls in the order asked, unknown ids left out. More ids
+/// than `max_batch_ids` (100) is refused. Needs the `read` scope.
+#[utoipa::path(
+    post,
+    path = "/calls/search",
+    tag = "calls",
+    operation_id = "search_calls",
+    request_body(content = BatchRequest, example = json!({"call_ids": ["call_01HZX3K9Q8", "call_01HZX3M2T4"]})),
+    responses((status = 200, description = "The calls found", body = CallsView)),
+)]
 pub async fn search_calls(
     State(state): State<AppState>,
     caller: Caller,
@@ -235,7 +346,26 @@ pub async fn search_calls(
     Ok(Json(CallsView::new(&calls)).into_response())
 }
 
-/// `POST /v1/calls/{id}/transcript`: live append while the call is in progress.
+/// Appends transcript lines while the call happens.
+///
+/// Lines land in order of `index` (or after the last when it is absent); a line sent twice
+/// with the same `id` is stored once. Needs the `write` scope.
+#[utoipa::path(
+    post,
+    path = "/calls/{id}/transcript",
+    tag = "ingest",
+    operation_id = "append_transcript",
+    params(("id" = String, Path, description = "The call's id"), WriteParams),
+    request_body(content = TranscriptAppend, example = json!({"entries": [
+        {"role": "agent", "text": "Thanks for calling Bright Smiles, how can I help?", "start_ms": 0, "end_ms": 2400},
+        {"role": "user", "text": "I'd like to move my appointment to Friday.", "start_ms": 2900, "end_ms": 5100}
+    ]})),
+    responses(
+        (status = 200, description = "The whole transcript after the append", body = TranscriptView),
+        (status = 404, description = "No call with this id", body = ErrorBody),
+        (status = 409, description = "The call has ended and takes no more live lines", body = ErrorBody),
+    ),
+)]
 pub async fn append_transcript(
     State(state): State<AppState>,
     caller: Caller,
@@ -268,9 +398,24 @@ fn unpriced(error: AnalysisError) -> ValidationError {
     }
 }
 
-/// `POST /v1/calls/{id}/metrics`: usage and per-turn latency while the call runs (or after).
-/// The call's `cost` is derived from all usage reported for it, under the price table, and its
-/// `metrics` from all latency samples; the answer is the call.
+/// Reports usage and per-turn latency of a call.
+///
+/// Sent while the call runs or after. The call's `cost` is derived from all usage reported
+/// for it under the server's price table, and its `metrics` (averages and percentiles) from
+/// all latency samples. Usage the price table cannot price is refused. Needs the `write`
+/// scope.
+#[utoipa::path(
+    post,
+    path = "/calls/{id}/metrics",
+    tag = "ingest",
+    operation_id = "record_metrics",
+    params(("id" = String, Path, description = "The call's id"), WriteParams),
+    request_body = MetricsReport,
+    responses(
+        (status = 200, description = "The call with its cost and metrics", body = CallView),
+        (status = 404, description = "No call with this id", body = ErrorBody),
+    ),
+)]
 pub async fn record_metrics(
     State(state): State<AppState>,
     caller: Caller,
@@ -301,8 +446,24 @@ pub async fn record_metrics(
     Ok(call_response(StatusCode::OK, &call))
 }
 
-/// `POST /v1/calls/{id}/events`: records events; accepted at any time, since telephony
-/// providers report some (the final SIP status, a recording being ready) after the call ends.
+/// Records telephony and runtime events of a call.
+///
+/// Accepted at any time, since telephony providers report some (the final SIP status, a
+/// recording being ready) after the call ends. Needs the `write` scope.
+#[utoipa::path(
+    post,
+    path = "/calls/{id}/events",
+    tag = "ingest",
+    operation_id = "add_events",
+    params(("id" = String, Path, description = "The call's id")),
+    request_body(content = EventsAppend, example = json!({"events": [
+        {"provider": "twilio", "event_type": "call.answered", "status": "in-progress", "occurred_at": "2024-01-15T10:30:16Z"}
+    ]})),
+    responses(
+        (status = 201, description = "The events recorded", body = EventsView),
+        (status = 404, description = "No call with this id", body = ErrorBody),
+    ),
+)]
 pub async fn add_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -330,7 +491,20 @@ pub async fn add_events(
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-/// `GET /v1/calls/{id}/events`: ordered by when they happened.
+/// Lists a call's events in the order they happened.
+///
+/// Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/calls/{id}/events",
+    tag = "ingest",
+    operation_id = "list_events",
+    params(("id" = String, Path, description = "The call's id")),
+    responses(
+        (status = 200, description = "The events", body = EventsView),
+        (status = 404, description = "No call with this id", body = ErrorBody),
+    ),
+)]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -345,8 +519,29 @@ pub async fn list_events(
     Ok(Json(EventsView::new(caller.organization(), &id, &events)).into_response())
 }
 
-/// `POST /v1/calls/query`: the full query language, with sort, projection, paging and
-/// aggregations.
+/// Searches calls with the full query language.
+///
+/// Elasticsearch's search body: a bool `query` (`term`, `terms`, `match`, `match_phrase`,
+/// `range`, `exists`, `prefix`, nested `bool`), `sort`, `fields` projection, `size`/`from`,
+/// `search_after`, `aggs` (`terms`, `date_histogram`, `histogram`, `range`, `stats`,
+/// `avg`/`sum`/`min`/`max`, `percentiles`, `cardinality`) and `highlight`. `GET /v1/fields`
+/// lists what can be searched. Needs the `read` scope.
+#[utoipa::path(
+    post,
+    path = "/calls/query",
+    tag = "search",
+    operation_id = "query_calls",
+    request_body(content = QueryBody, example = json!({
+        "query": {"bool": {
+            "must": [{"match": {"transcript.user": "reschedule"}}],
+            "filter": [{"term": {"status": "completed"}}, {"range": {"started_at": {"gte": "2024-01-01"}}}]
+        }},
+        "sort": [{"started_at": "desc"}],
+        "size": 20,
+        "aggs": {"by_outcome": {"terms": {"field": "report.outcome"}}}
+    })),
+    responses((status = 200, description = "The matching calls and aggregations", body = QueryView)),
+)]
 pub async fn query_calls(
     State(state): State<AppState>,
     caller: Caller,
@@ -358,8 +553,19 @@ pub async fn query_calls(
     Ok(Json(QueryView::new(&result, &request)).into_response())
 }
 
-/// `GET /v1/fields`: the searchable fields under their `/v1` names.
+/// Lists the searchable fields under their `/v1` names.
+///
+/// Each with its type, whether it is searched by term or as full text, and whether it
+/// sorts and aggregates. Needs the `read` scope.
+#[utoipa::path(
+    get,
+    path = "/fields",
+    tag = "search",
+    operation_id = "list_fields",
+    responses((status = 200, description = "The fields", body = FieldsView)),
+)]
 pub async fn list_fields(caller: Caller) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    Ok(Json(serde_json::json!({ "fields": callscope_query::catalogue() })).into_response())
+    let fields = callscope_query::catalogue();
+    Ok(Json(FieldsView { fields }).into_response())
 }

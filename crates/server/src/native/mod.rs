@@ -9,106 +9,72 @@ mod retention;
 mod tests;
 
 use crate::AppState;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// Routes under `/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/calls",
-            post(handlers::create_call).get(handlers::list_calls),
-        )
-        .route("/calls/search", post(handlers::search_calls))
-        .route("/calls/query", post(handlers::query_calls))
-        .route("/calls/export", get(crate::exchange::export))
-        .route("/calls/delete_by_query", post(retention::delete_by_query))
-        .route(
-            "/calls/import",
-            post(crate::exchange::import)
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::create_call, handlers::list_calls))
+        .routes(routes!(handlers::search_calls))
+        .routes(routes!(handlers::query_calls))
+        .routes(routes!(crate::exchange::export))
+        .routes(routes!(retention::delete_by_query))
+        .routes(
+            routes!(crate::exchange::import)
                 // Streamed line by line under its own line limit (`exchange::is_import`).
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/fields", get(handlers::list_fields))
-        .route(
-            "/calls/{id}",
-            get(handlers::get_call)
-                .put(handlers::put_call)
-                .patch(handlers::patch_call)
-                .delete(handlers::delete_call),
-        )
-        .route("/calls/{id}/transcript", post(handlers::append_transcript))
-        .route(
-            "/traces",
-            post(crate::otlp::export_traces)
+        .routes(routes!(handlers::list_fields))
+        .routes(routes!(
+            handlers::get_call,
+            handlers::put_call,
+            handlers::patch_call,
+            handlers::delete_call
+        ))
+        .routes(routes!(handlers::append_transcript))
+        .routes(
+            routes!(crate::otlp::export_traces)
                 // Read whole under the OTLP limit instead (`otlp::is_export`).
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route("/calls/{id}/metrics", post(handlers::record_metrics))
-        .route(
-            "/calls/{id}/events",
-            post(handlers::add_events).get(handlers::list_events),
-        )
-        .route(
-            "/calls/{id}/recording",
-            get(crate::recordings::link)
-                .put(crate::recordings::upload)
+        .routes(routes!(handlers::record_metrics))
+        .routes(routes!(handlers::add_events, handlers::list_events))
+        .routes(
+            routes!(crate::recordings::link, crate::recordings::upload)
                 // Uploads are streamed to disk under their own limit.
                 .layer(DefaultBodyLimit::disable()),
         )
-        .route(
-            "/calls/{id}/report",
-            get(lifecycle::get_report).post(lifecycle::create_report),
-        )
-        .route(
-            "/calls/{id}/transfers",
-            post(lifecycle::create_transfer).get(lifecycle::list_transfers),
-        )
-        .route("/calls/{id}/transfers/{tid}", get(lifecycle::get_transfer))
-        .route(
-            "/calls/{id}/transfers/{tid}/status",
-            post(lifecycle::report_transfer),
-        )
-        .route(
-            "/calls/{id}/transfers/{tid}/cancel",
-            post(lifecycle::cancel_transfer),
-        )
-        .route(
-            "/calls/{id}/transfers/{tid}/complete",
-            post(lifecycle::complete_transfer),
-        )
-        .route(
-            "/agents/{agent_id}/analysis",
-            get(lifecycle::get_agent_settings).put(lifecycle::put_agent_settings),
-        )
-        .route(
-            "/agents/{agent_id}/retention",
-            get(retention::get_agent_retention)
-                .put(retention::put_agent_retention)
-                .delete(retention::delete_agent_retention),
-        )
-        .route(
-            "/webhooks",
-            post(lifecycle::create_webhook).get(lifecycle::list_webhooks),
-        )
-        .route(
-            "/webhooks/{id}",
-            get(lifecycle::get_webhook)
-                .patch(lifecycle::update_webhook)
-                .delete(lifecycle::delete_webhook),
-        )
-        .route(
-            "/webhooks/{id}/rotate-secret",
-            post(lifecycle::rotate_webhook_secret),
-        )
-        .route("/webhooks/{id}/deliveries", get(lifecycle::list_deliveries))
-        .route(
-            "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
-            post(lifecycle::redeliver),
-        )
-        .route(
-            "/organization",
-            get(lifecycle::get_organization).patch(lifecycle::update_organization),
-        )
+        .routes(routes!(lifecycle::get_report, lifecycle::create_report))
+        .routes(routes!(
+            lifecycle::create_transfer,
+            lifecycle::list_transfers
+        ))
+        .routes(routes!(lifecycle::get_transfer))
+        .routes(routes!(lifecycle::report_transfer))
+        .routes(routes!(lifecycle::cancel_transfer))
+        .routes(routes!(lifecycle::complete_transfer))
+        .routes(routes!(
+            lifecycle::get_agent_settings,
+            lifecycle::put_agent_settings
+        ))
+        .routes(routes!(
+            retention::get_agent_retention,
+            retention::put_agent_retention,
+            retention::delete_agent_retention
+        ))
+        .routes(routes!(lifecycle::create_webhook, lifecycle::list_webhooks))
+        .routes(routes!(
+            lifecycle::get_webhook,
+            lifecycle::update_webhook,
+            lifecycle::delete_webhook
+        ))
+        .routes(routes!(lifecycle::rotate_webhook_secret))
+        .routes(routes!(lifecycle::list_deliveries))
+        .routes(routes!(lifecycle::redeliver))
+        .routes(routes!(
+            lifecycle::get_organization,
+            lifecycle::update_organization
+        ))
 }

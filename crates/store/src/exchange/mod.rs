@@ -339,7 +339,7 @@ impl ImportFormat {
 }
 
 /// A document an import refused.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Rejection {
     /// Where the document starts, 1-based.
     pub line: u64,
@@ -347,7 +347,7 @@ pub struct Rejection {
 }
 
 /// What an import did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// Calls stored that were not there before.
     pub imported: u64,

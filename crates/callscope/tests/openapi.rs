@@ -169,6 +169,25 @@ fn the_document_describes_every_operation_with_its_parameters_answers_and_schema
     let write = &schemas["CallWrite"]["properties"];
     assert!(write.get("agent_id").is_some() && write.get("organization_id").is_none());
     assert!(schemas.contains_key("SessionView") && schemas.contains_key("ErrorBody"));
+    // The seeds' examples, as the seeds give them, on the operations that speak their shape.
+    let answer = |path: &str| {
+        document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+            .clone()
+    };
+    let sessions = common::fixture("seed001_session_example.json");
+    assert_eq!(answer("/insights/sessions"), sessions);
+    assert_eq!(
+        answer("/insights/sessions/search/{id}"),
+        sessions["hits"][0]
+    );
+    assert_eq!(
+        answer("/v1/calls/{id}"),
+        common::fixture("seed002_call_filled.json")
+    );
+    let import = &document["paths"]["/v1/calls/import"]["post"]["requestBody"]["content"]["application/x-ndjson"]
+        ["example"];
+    let line: Value = serde_json::from_str(import.as_str().unwrap().trim_end()).unwrap();
+    assert_eq!(line, common::fixture("seed004_get_call.json"));
 }
 
 #[test]

@@ -166,7 +166,8 @@ pub struct ImportParams {
     request_body(
         content = String,
         content_type = "application/x-ndjson",
-        description = "Call documents, one a line or pretty-printed",
+        description = "Call documents, one a line or pretty-printed (the example is seed 004's call)",
+        example = json!(crate::openapi::seed::seed004_import()),
     ),
     responses((status = 200, description = "What was imported, updated and rejected", body = ImportReport)),
 )]

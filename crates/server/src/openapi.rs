@@ -324,6 +324,43 @@ fn open_flattened_schemas(components: &mut utoipa::openapi::Components) {
     }
 }
 
+/// The seeds' own examples (`testdata/seeds/`, the files the tests compare renderings with),
+/// shown on the operations that answer or take the seed's shape.
+pub(crate) mod seed {
+    use serde_json::Value;
+
+    fn parse(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// Seed 001's search answer, its one session included.
+    pub(crate) fn sessions_page() -> Value {
+        parse(include_str!(
+            "../../../testdata/seeds/seed001_session_example.json"
+        ))
+    }
+
+    /// Seed 001's session document.
+    pub(crate) fn session() -> Value {
+        sessions_page()["hits"][0].clone()
+    }
+
+    /// Seed 002's call detail, its placeholders filled in.
+    pub(crate) fn call() -> Value {
+        parse(include_str!(
+            "../../../testdata/seeds/seed002_call_filled.json"
+        ))
+    }
+
+    /// Seed 004's call as one NDJSON line, as `POST /v1/calls/import` takes it.
+    pub(crate) fn seed004_import() -> Value {
+        let call = parse(include_str!(
+            "../../../testdata/seeds/seed004_get_call.json"
+        ));
+        Value::String(format!("{call}\n"))
+    }
+}
+
 /// A body of bytes that are not JSON (audio, protobuf).
 pub(crate) struct Binary;
 

@@ -25,12 +25,7 @@ use serde::Deserialize;
     tag = "insights",
     operation_id = "search_sessions",
     params(InsightsParams),
-    responses((status = 200, description = "A page of session documents", body = SessionsPage, example = json!({
-        "total": 1,
-        "hits": [{"id": "8f2c9a7e-5b1d-4c3e-9f6a-2d7b8e1c4a90", "status": "ended", "session_start_time": "2021-01-15T08:09:43.377Z"}],
-        "page_size": "10",
-        "page_number": "0"
-    }))),
+    responses((status = 200, description = "A page of session documents (the example is seed 001's)", body = SessionsPage, example = json!(crate::openapi::seed::sessions_page()))),
 )]
 pub async fn search_sessions(
     State(state): State<AppState>,
@@ -101,7 +96,7 @@ async fn session_on_day(
     operation_id = "get_session",
     params(("id" = String, Path, description = "The session's (call's) id"), SessionDay),
     responses(
-        (status = 200, description = "The session document", body = SessionView),
+        (status = 200, description = "The session document (the example is seed 001's)", body = SessionView, example = json!(crate::openapi::seed::session())),
         (status = 404, description = "No such session on that day", body = ErrorBody),
     ),
 )]
@@ -126,7 +121,7 @@ pub async fn get_session(
     operation_id = "find_session",
     params(("id" = String, Path, description = "The session's (call's) id")),
     responses(
-        (status = 200, description = "The session document", body = SessionView),
+        (status = 200, description = "The session document (the example is seed 001's)", body = SessionView, example = json!(crate::openapi::seed::session())),
         (status = 404, description = "No such session", body = ErrorBody),
     ),
 )]

@@ -221,7 +221,7 @@ pub async fn patch_call(
     operation_id = "get_call",
     params(("id" = String, Path, description = "The call's id")),
     responses(
-        (status = 200, description = "The call", body = CallView),
+        (status = 200, description = "The call (the example is seed 002's call detail)", body = CallView, example = json!(crate::openapi::seed::call())),
         (status = 404, description = "No call with this id in the key's organization", body = ErrorBody),
     ),
 )]

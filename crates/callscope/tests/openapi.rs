@@ -103,8 +103,11 @@ fn the_document_describes_every_operation_with_its_parameters_answers_and_schema
         let tag = operation["tags"][0].as_str().unwrap_or_default();
         assert!(tags.contains(tag), "{what} has the unknown tag `{tag}`");
         assert!(
-            operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
-            "{what} has no summary"
+            operation["summary"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty() && !s.starts_with('`')),
+            "{what} has no summary a reader can use: {}",
+            operation["summary"]
         );
         // Path parameters: exactly the template's names.
         let in_template: BTreeSet<&str> = path
@@ -143,6 +146,22 @@ fn the_document_describes_every_operation_with_its_parameters_answers_and_schema
         if keyed {
             for status in ["401", "403", "429"] {
                 assert!(responses.contains_key(status), "{what} lacks {status}");
+            }
+        }
+        // A dashboard operation answers its refusals as pages: a redirect to sign-in, and
+        // HTML for a key over its rate or a page whose searches found no slot.
+        let paged = operation["security"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|requirement| requirement.get("session").is_some());
+        if paged {
+            assert!(responses.contains_key("303"), "{what} lacks 303");
+            for status in ["429", "503"] {
+                assert!(
+                    responses[status]["content"].get("text/html").is_some(),
+                    "{what} lacks an HTML {status}"
+                );
             }
         }
     }

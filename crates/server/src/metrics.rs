@@ -257,10 +257,13 @@ fn encode_histogram(
         )
 }
 
-/// `GET /metrics`: no key, as Prometheus scrapes; nothing on it names a tenant.
+/// Prometheus metrics of the server.
+///
+/// No key, as Prometheus scrapes; nothing on it names a tenant.
 #[utoipa::path(
     get,
     path = "/metrics",
+    operation_id = "metrics",
     tag = "operations",
     security(()),
     responses((

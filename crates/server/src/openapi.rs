@@ -162,6 +162,21 @@ fn add_session_refusals(operation: &mut utoipa::openapi::path::Operation) {
             )
             .into()
     });
+    // A page whose own searches find no free slot in time says so as a page; the bounds in
+    // front of every handler answer in JSON.
+    responses.entry("503".to_owned()).or_insert_with(|| {
+        ResponseBuilder::new()
+            .description(
+                "The server is at a bound or ran past its deadline: a page when the page's \
+                 own searches found no free slot in time, else the JSON error",
+            )
+            .content(
+                "text/html",
+                ContentBuilder::new().schema(Some(string())).build(),
+            )
+            .content("application/json", error_content())
+            .into()
+    });
 }
 
 /// The document served at `/openapi.json` and the page served at `/docs`, both rendered
@@ -291,27 +306,13 @@ pub(crate) fn finish(mut api: OpenApi) -> OpenApi {
 /// the one it is part of still lists every field.
 fn open_flattened_schemas(components: &mut utoipa::openapi::Components) {
     use utoipa::openapi::schema::{AdditionalProperties, Schema};
-    let text = serde_json::to_string(&components.schemas).unwrap_or_default();
-    let flattened: Vec<String> = components
-        .schemas
-        .keys()
-        .filter(|name| {
-            let reference = format!("{{\"$ref\":\"#/components/schemas/{name}\"}}");
-            text.split("\"allOf\":[").skip(1).any(|rest| {
-                rest.split(']')
-                    .next()
-                    .is_some_and(|parts| parts.contains(&reference))
-            })
-        })
-        .cloned()
-        .collect();
+    let tree = serde_json::to_value(&components.schemas).unwrap_or_default();
+    let mut flattened = Vec::new();
+    allof_references(&tree, &mut flattened);
     for mut name in flattened {
         // A newtype's schema is a reference to its field's: open the schema it names.
         while let Some(RefOr::Ref(reference)) = components.schemas.get(&name) {
-            name = reference
-                .ref_location
-                .trim_start_matches("#/components/schemas/")
-                .to_owned();
+            name = schema_name(&reference.ref_location).to_owned();
         }
         if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name)
             && matches!(
@@ -322,6 +323,32 @@ fn open_flattened_schemas(components: &mut utoipa::openapi::Components) {
             object.additional_properties = None;
         }
     }
+}
+
+/// The names of the schemas referenced as a part of an `allOf` anywhere under `schema`.
+fn allof_references(schema: &serde_json::Value, names: &mut Vec<String>) {
+    use serde_json::Value;
+    match schema {
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                if key == "allOf" {
+                    let parts = value.as_array().into_iter().flatten();
+                    names.extend(
+                        parts
+                            .filter_map(|part| part["$ref"].as_str())
+                            .map(|reference| schema_name(reference).to_owned()),
+                    );
+                }
+                allof_references(value, names);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| allof_references(item, names)),
+        _ => {}
+    }
+}
+
+fn schema_name(reference: &str) -> &str {
+    reference.trim_start_matches("#/components/schemas/")
 }
 
 /// The seeds' own examples (`testdata/seeds/`, the files the tests compare renderings with),
@@ -385,15 +412,17 @@ pub(crate) fn schema_of(json: serde_json::Value) -> RefOr<utoipa::openapi::schem
 pub(crate) fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     ResponseBuilder::new()
         .description(description)
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                    ErrorBody::name(),
-                ))))
-                .build(),
-        )
+        .content("application/json", error_content())
         .into()
+}
+
+/// The `{"error", "code"}` body as a response's content.
+fn error_content() -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            ErrorBody::name(),
+        ))))
+        .build()
 }
 
 /// Every operation of a path, in a fixed method order.
@@ -414,11 +443,14 @@ pub(crate) fn operations_mut(
     .filter_map(Option::as_mut)
 }
 
-/// `GET /openapi.json`.
+/// This OpenAPI 3.1 document.
+///
+/// Generated from the handlers; no key needed. `callscope openapi` prints the same.
 #[utoipa::path(
     get,
     path = "/openapi.json",
     tag = "operations",
+    operation_id = "openapi_document",
     security(()),
     responses((status = 200, description = "This document", content_type = "application/json", body = Object)),
 )]

@@ -41,10 +41,13 @@ pub(crate) struct NotReady {
     checks: BTreeMap<String, String>,
 }
 
-/// `GET /healthz`: the process answers HTTP.
+/// Liveness: the process answers HTTP.
+///
+/// No key needed, and never shed by the server's bounds.
 #[utoipa::path(
     get,
     path = "/healthz",
+    operation_id = "healthz",
     tag = "operations",
     security(()),
     responses((status = 200, description = "The process answers", body = Health)),
@@ -53,10 +56,15 @@ pub(crate) async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// `GET /readyz`: 200 with every check `ok`, or 503 with the failing ones named.
+/// Readiness: whether the server can do its work.
+///
+/// 200 with every check `ok` (the store's writer takes a job, the index trails the store by
+/// less than its bound, the data directory takes a write), or 503 with the failing ones
+/// named. No key needed, and never shed by the server's bounds.
 #[utoipa::path(
     get,
     path = "/readyz",
+    operation_id = "readyz",
     tag = "operations",
     security(()),
     responses(

@@ -603,11 +603,14 @@ pub struct LinkParams {
     signature: Option<String>,
 }
 
-/// `GET /recordings/{org}/{id}/{channels}`: the file, for whoever holds a valid link. No
-/// API key: the signature (or the organization's public setting) is the authorization.
+/// A recording's file, for whoever holds a valid link.
+///
+/// No API key: the signature (or the organization's public setting) is the authorization.
+/// Serves byte ranges, so a browser's `<audio>` can seek.
 #[utoipa::path(
     get,
     path = "/recordings/{org}/{id}/{channels}",
+    operation_id = "get_recording_file",
     tag = "recordings",
     security(()),
     params(

@@ -14,11 +14,14 @@ const STYLE: &str = include_str!("page.css");
 const SCHEMA_PREFIX: &str = "#/components/schemas/";
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// `GET /docs`.
+/// The reference page: this document as HTML.
+///
+/// Rendered by the server, with no script and nothing fetched from elsewhere; no key needed.
 #[utoipa::path(
     get,
     path = "/docs",
     tag = "operations",
+    operation_id = "reference_page",
     security(()),
     responses((status = 200, description = "The reference page", content_type = "text/html", body = String)),
 )]
